@@ -1,0 +1,174 @@
+//! The control API under `/_emulator`, for tests and people outside the Rust process. No
+//! authentication; never shows the bot token. Errors are `{"error": "..."}` with 400 or 404.
+//!
+//! | Method and path | Body | Answer |
+//! | --- | --- | --- |
+//! | `GET /_emulator/state` | | `{"base_url","guild_id","default_channel_id","bot":{"id","username"}}` |
+//! | `POST /_emulator/users` | `{"username","bot"?}` | the user `{"id","username","bot"}` |
+//! | `POST /_emulator/roles` | `{"name"}` | `{"id"}` |
+//! | `PUT /_emulator/members/{uid}/roles/{rid}` | | 204 |
+//! | `POST /_emulator/channels` | `{"name"}` | `{"id"}` |
+//! | `POST /_emulator/channels/{cid}/hide` | | 204 (the bot loses access) |
+//! | `PUT /_emulator/intent` | `{"message_content": bool}` | 204 |
+//! | `POST /_emulator/channels/{cid}/messages` | `{"user_id","content","reply_to"?}` | `{"id"}` |
+//! | `PUT /_emulator/channels/{cid}/messages/{mid}/reactions/{emoji}/{uid}` | | 204 |
+//! | `GET /_emulator/channels/{cid}/messages` | | stored messages, oldest first |
+//! | `GET /_emulator/requests` | | recorded API requests (the `authorization` value redacted) |
+//! | `GET /_emulator/violations` | | violation strings |
+//! | `POST /_emulator/faults` | a fault | 204 |
+
+use serde_json::{json, Value};
+
+use crate::faults::Fault;
+use crate::reply::Reply;
+use crate::snowflake;
+use crate::url;
+use crate::Inner;
+
+/// The control API prefix.
+pub const PREFIX: &str = "/_emulator";
+
+fn err(status: u16, message: impl Into<String>) -> Reply {
+    let mut r = Reply::json(status, json!({ "error": message.into() }));
+    r.no_rate_limit_headers = true;
+    r
+}
+
+fn ok(v: Value) -> Reply {
+    let mut r = Reply::json(200, v);
+    r.no_rate_limit_headers = true;
+    r
+}
+
+fn done() -> Reply {
+    let mut r = Reply::no_content();
+    r.no_rate_limit_headers = true;
+    r
+}
+
+fn id(raw: &str, what: &str) -> Result<u64, Reply> {
+    snowflake::parse(raw).ok_or_else(|| err(400, format!("{what} is not a snowflake: {raw:?}")))
+}
+
+fn str_field<'a>(body: &'a Value, key: &str) -> Result<&'a str, Reply> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(400, format!("body needs a string \"{key}\"")))
+}
+
+/// Handles a control request; `body` is the parsed JSON body (`Null` if none).
+pub fn handle(inner: &Inner, method: &str, path: &str, body: Result<Value, String>) -> Reply {
+    match run(inner, method, path, body) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn run(
+    inner: &Inner,
+    method: &str,
+    path: &str,
+    body: Result<Value, String>,
+) -> Result<Reply, Reply> {
+    let rest = path.strip_prefix(PREFIX).unwrap_or("");
+    let segs = url::segments(rest);
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let body = body.map_err(|e| err(400, format!("body is not JSON: {e}")))?;
+    let mut st = inner.lock();
+    Ok(match (method, s.as_slice()) {
+        ("GET", ["state"]) => {
+            let bot = st.user_json(st.bot_id);
+            ok(json!({
+                "base_url": inner.base_url(),
+                "guild_id": st.guild_id.to_string(),
+                "default_channel_id": st.default_channel_id.to_string(),
+                "bot": { "id": bot["id"], "username": bot["username"] },
+            }))
+        }
+        ("POST", ["users"]) => {
+            let username = str_field(&body, "username")?;
+            let bot = body.get("bot").and_then(Value::as_bool).unwrap_or(false);
+            let u = st.add_user(username, bot);
+            ok(json!({ "id": u.id.to_string(), "username": u.username, "bot": u.bot }))
+        }
+        ("POST", ["roles"]) => {
+            let name = str_field(&body, "name")?;
+            ok(json!({ "id": st.add_role(name).to_string() }))
+        }
+        ("PUT", ["members", uid, "roles", rid]) => {
+            let (u, r) = (id(uid, "user id")?, id(rid, "role id")?);
+            if !st.grant_role(u, r) {
+                return Err(err(404, "unknown member or role"));
+            }
+            done()
+        }
+        ("POST", ["channels"]) => {
+            let name = str_field(&body, "name")?;
+            ok(json!({ "id": st.add_channel(name).to_string() }))
+        }
+        ("POST", ["channels", cid, "hide"]) => {
+            let c = id(cid, "channel id")?;
+            match st.channels.get_mut(&c) {
+                Some(ch) => ch.hidden = true,
+                None => return Err(err(404, "unknown channel")),
+            }
+            done()
+        }
+        ("PUT", ["intent"]) => {
+            let on = body
+                .get("message_content")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| err(400, "body needs a boolean \"message_content\""))?;
+            st.message_content_intent = on;
+            done()
+        }
+        ("POST", ["channels", cid, "messages"]) => {
+            let c = id(cid, "channel id")?;
+            let user = id(str_field(&body, "user_id")?, "user_id")?;
+            let content = str_field(&body, "content")?;
+            let reply_to = match body.get("reply_to").and_then(Value::as_str) {
+                Some(r) => Some(id(r, "reply_to")?),
+                None => None,
+            };
+            let mid = st
+                .say(c, user, content, reply_to)
+                .map_err(|e| err(404, e))?;
+            ok(json!({ "id": mid.to_string() }))
+        }
+        ("PUT", ["channels", cid, "messages", mid, "reactions", emoji, uid]) => {
+            let (c, m, u) = (
+                id(cid, "channel id")?,
+                id(mid, "message id")?,
+                id(uid, "user id")?,
+            );
+            st.react_as(c, m, emoji, u).map_err(|e| err(404, e))?;
+            done()
+        }
+        ("GET", ["channels", cid, "messages"]) => {
+            let c = id(cid, "channel id")?;
+            let list = st
+                .messages_json(c)
+                .ok_or_else(|| err(404, "unknown channel"))?;
+            ok(Value::Array(list))
+        }
+        ("GET", ["requests"]) => {
+            let mut requests: Vec<_> = st.requests.iter().cloned().collect();
+            for r in &mut requests {
+                for (name, value) in &mut r.headers {
+                    if name == "authorization" {
+                        let scheme = value.split(' ').next().unwrap_or("").to_string();
+                        *value = format!("{scheme} [redacted]");
+                    }
+                }
+            }
+            ok(json!(requests))
+        }
+        ("GET", ["violations"]) => ok(json!(st.violations)),
+        ("POST", ["faults"]) => {
+            let fault: Fault =
+                serde_json::from_value(body).map_err(|e| err(400, format!("not a fault: {e}")))?;
+            st.faults.push(fault);
+            done()
+        }
+        _ => return Err(err(404, format!("no control route {method} {path}"))),
+    })
+}

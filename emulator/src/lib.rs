@@ -1,0 +1,411 @@
+//! An emulator of Discord's REST API v10 on 127.0.0.1.
+//!
+//! It serves the routes a REST-polling bot needs (`/users/@me`, channels, messages, reactions,
+//! guild members) the way Discord does, validates every request body against Discord's OpenAPI
+//! spec and documented limits, checks every answer against the spec, and records what it saw.
+//! Tests drive the other side (people writing, reacting) through [`Emulator`] methods or, from
+//! another process, through the `/_emulator` control API (see the `control` module). Faults
+//! (429s, 5xx, dropped connections, ...) are injected with [`Emulator::push_fault`].
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emu = alerter_emulator::Emulator::start(Default::default()).await?;
+//! println!("POST {}/channels/{}/messages", emu.base_url(), emu.default_channel_id());
+//! assert!(emu.violations().is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! This file is the public API; the work is in the modules below.
+
+mod control;
+mod faults;
+mod mentions;
+mod ratelimit;
+mod reply;
+mod routes;
+mod server;
+mod snowflake;
+mod state;
+mod url;
+mod validate;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use faults::{Fault, FaultKind};
+
+use state::State;
+
+/// How to start an emulator.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Port on 127.0.0.1; 0 picks any free port.
+    pub port: u16,
+    /// The bot token requests must carry as `Authorization: Bot <token>`.
+    pub token: String,
+    /// The bot user's username.
+    pub bot_name: String,
+    /// Whether the bot has the privileged MESSAGE_CONTENT intent (default true). Without it,
+    /// messages the bot reads come back with empty `content` and `embeds`, except its own and
+    /// those that mention it.
+    pub message_content_intent: bool,
+    /// Enforce rate limits (default false): 5 requests per second per route bucket, 50 per
+    /// second overall; over that, 429. Headers are sent either way.
+    pub rate_limiter: bool,
+    /// Check request and response bodies against the OpenAPI spec (default true). Discord's
+    /// limits (2000 characters, embed sizes, ...) are enforced either way.
+    pub validate: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: 0,
+            token: "emulator-bot-token".to_string(),
+            bot_name: "alerter-bot".to_string(),
+            message_content_intent: true,
+            rate_limiter: false,
+            validate: true,
+        }
+    }
+}
+
+/// A Discord user of the emulated guild.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct User {
+    /// Snowflake.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// Whether it is a bot account.
+    pub bot: bool,
+}
+
+/// One request the API received (control API requests are not recorded).
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path without the query, as sent (still percent-encoded).
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// Headers with lowercase names, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body; a body that is not JSON is kept as a JSON string.
+    pub body: Option<serde_json::Value>,
+    /// Milliseconds since the emulator started.
+    pub at_ms: u64,
+    /// The status answered; 0 when no response was sent (dropped or lost by a fault).
+    pub status: u16,
+}
+
+/// Shared by the handle and the server tasks.
+pub(crate) struct Inner {
+    pub(crate) addr: SocketAddr,
+    pub(crate) token: String,
+    pub(crate) validate: bool,
+    pub(crate) rate_limiter: bool,
+    pub(crate) started: Instant,
+    pub(crate) state: Mutex<State>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Inner {
+    /// The state, even if a thread panicked while holding it.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn base_url(&self) -> String {
+        format!("http://{}/api/v10", self.addr)
+    }
+}
+
+/// A running emulator. Clones share it; it keeps serving until [`Emulator::shutdown`] (or the
+/// runtime / process it runs on ends), even when every handle is dropped.
+#[derive(Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.inner.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+impl Emulator {
+    fn new(opts: &Options, addr: SocketAddr) -> (Emulator, watch::Receiver<bool>) {
+        let (shutdown, rx) = watch::channel(false);
+        let inner = Inner {
+            addr,
+            token: opts.token.clone(),
+            validate: opts.validate,
+            rate_limiter: opts.rate_limiter,
+            started: Instant::now(),
+            state: Mutex::new(State::new(&opts.bot_name, opts.message_content_intent)),
+            shutdown,
+        };
+        (
+            Emulator {
+                inner: Arc::new(inner),
+            },
+            rx,
+        )
+    }
+
+    /// Builds the spec validators (cached per process; the first emulator pays for it).
+    fn warm_up(&self) {
+        if self.inner.validate {
+            if let Err(e) = validate::warm_up() {
+                self.inner
+                    .lock()
+                    .violation(format!("emulator bug: spec validators: {e}"));
+            }
+        }
+    }
+
+    /// Binds 127.0.0.1 and serves on the current tokio runtime.
+    pub async fn start(opts: Options) -> std::io::Result<Emulator> {
+        let std_listener = bind(opts.port)?;
+        let addr = std_listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        let (emu, rx) = Emulator::new(&opts, addr);
+        let warm = emu.clone();
+        // Validator building is CPU work; keep it off the async threads.
+        if tokio::task::spawn_blocking(move || warm.warm_up())
+            .await
+            .is_err()
+        {
+            emu.inner
+                .lock()
+                .violation("emulator bug: validator warm-up panicked".to_string());
+        }
+        tokio::spawn(server::serve(listener, emu.inner.clone(), rx));
+        Ok(emu)
+    }
+
+    /// Binds 127.0.0.1 and serves from a thread of its own with its own runtime, for callers
+    /// without a tokio runtime. Serves until [`Emulator::shutdown`] or the process ends.
+    pub fn start_background(opts: Options) -> std::io::Result<Emulator> {
+        let std_listener = bind(opts.port)?;
+        let addr = std_listener.local_addr()?;
+        let (emu, rx) = Emulator::new(&opts, addr);
+        emu.warm_up();
+        let inner = emu.inner.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        std::thread::Builder::new()
+            .name(format!("discord-emulator-{}", addr.port()))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(std_listener) {
+                        Ok(listener) => {
+                            let _ = ready_tx.send(Ok(()));
+                            server::serve(listener, inner, rx).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(emu),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(std::io::Error::other(
+                "emulator thread ended before serving",
+            )),
+        }
+    }
+
+    /// Stops accepting connections and closes the open ones.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// `http://127.0.0.1:PORT/api/v10`.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT/_emulator`, the control API for other processes.
+    pub fn control_url(&self) -> String {
+        format!("http://{}{}", self.inner.addr, control::PREFIX)
+    }
+
+    /// The address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// The bot token requests must carry.
+    pub fn token(&self) -> String {
+        self.inner.token.clone()
+    }
+
+    /// The bot user the token belongs to.
+    pub fn bot(&self) -> User {
+        let s = self.inner.lock();
+        user(&s, s.bot_id)
+    }
+
+    /// The guild's id.
+    pub fn guild_id(&self) -> String {
+        self.inner.lock().guild_id.to_string()
+    }
+
+    /// The text channel created at start (`alerts`).
+    pub fn default_channel_id(&self) -> String {
+        self.inner.lock().default_channel_id.to_string()
+    }
+
+    /// Creates a text channel in the guild; returns its id.
+    pub fn add_channel(&self, name: &str) -> String {
+        self.inner.lock().add_channel(name).to_string()
+    }
+
+    /// Creates a user (a person, or a bot with `bot`) who is also a member of the guild.
+    pub fn add_user(&self, username: &str, bot: bool) -> User {
+        let u = self.inner.lock().add_user(username, bot);
+        User {
+            id: u.id.to_string(),
+            username: u.username,
+            bot: u.bot,
+        }
+    }
+
+    /// Creates a guild role; returns its id.
+    pub fn add_role(&self, name: &str) -> String {
+        self.inner.lock().add_role(name).to_string()
+    }
+
+    /// Gives a member a role.
+    ///
+    /// # Panics
+    /// If the user or the role is unknown (a mistake in the test).
+    pub fn grant_role(&self, user_id: &str, role_id: &str) {
+        let ok = match (snowflake::parse(user_id), snowflake::parse(role_id)) {
+            (Some(u), Some(r)) => self.inner.lock().grant_role(u, r),
+            _ => false,
+        };
+        assert!(ok, "grant_role: unknown user {user_id} or role {role_id}");
+    }
+
+    /// The bot loses access to a channel: its requests there get 403 Missing Access (50001).
+    pub fn hide_channel(&self, channel_id: &str) {
+        if let Some(id) = snowflake::parse(channel_id) {
+            if let Some(c) = self.inner.lock().channels.get_mut(&id) {
+                c.hidden = true;
+            }
+        }
+    }
+
+    /// Turns the MESSAGE_CONTENT intent on or off.
+    pub fn set_message_content_intent(&self, on: bool) {
+        self.inner.lock().message_content_intent = on;
+    }
+
+    /// A user (person or bot) writes in a channel, as a Discord client would: everything in the
+    /// content pings, and `reply_to` makes it a reply (type 19 with `message_reference`) that
+    /// pings the replied-to author. Returns the message id.
+    ///
+    /// # Panics
+    /// If the channel, the user or the replied-to message is unknown (a mistake in the test).
+    pub fn say(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        content: &str,
+        reply_to: Option<&str>,
+    ) -> String {
+        let parse = |raw: &str, what: &str| {
+            snowflake::parse(raw).ok_or_else(|| format!("{what} {raw:?} is not a snowflake"))
+        };
+        let result = (|| -> Result<u64, String> {
+            let c = parse(channel_id, "channel id")?;
+            let u = parse(user_id, "user id")?;
+            let r = reply_to.map(|r| parse(r, "reply_to")).transpose()?;
+            self.inner.lock().say(c, u, content, r)
+        })();
+        match result {
+            Ok(id) => id.to_string(),
+            Err(e) => panic!("say: {e}"),
+        }
+    }
+
+    /// A user reacts to a message; `emoji` is the emoji itself (`✅`) or `name:id`.
+    ///
+    /// # Panics
+    /// If the message, the user or the emoji is unknown (a mistake in the test).
+    pub fn react(&self, channel_id: &str, message_id: &str, emoji: &str, user_id: &str) {
+        let ids = (
+            snowflake::parse(channel_id),
+            snowflake::parse(message_id),
+            snowflake::parse(user_id),
+        );
+        let result = match ids {
+            (Some(c), Some(m), Some(u)) => self.inner.lock().react_as(c, m, emoji, u),
+            _ => Err("an id is not a snowflake".to_string()),
+        };
+        if let Err(e) = result {
+            panic!("react: {e}");
+        }
+    }
+
+    /// The messages of a channel, oldest first, exactly as the API returns them (with
+    /// `mentions`, `mention_roles`, `mention_everyone`, `reactions`), but never masked by the
+    /// message content intent. Empty for an unknown channel.
+    pub fn messages(&self, channel_id: &str) -> Vec<serde_json::Value> {
+        snowflake::parse(channel_id)
+            .and_then(|c| self.inner.lock().messages_json(c))
+            .unwrap_or_default()
+    }
+
+    /// Every API request received, in order (the most recent 100,000).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().requests.iter().cloned().collect()
+    }
+
+    /// Every spec or limit violation seen in requests, and any answer of the emulator that failed
+    /// its own schema check (a bug). Tests assert this is empty.
+    pub fn violations(&self) -> Vec<String> {
+        self.inner.lock().violations.iter().cloned().collect()
+    }
+
+    /// Queues a fault; queued faults are consumed in order by matching requests.
+    pub fn push_fault(&self, fault: Fault) {
+        self.inner.lock().faults.push(fault);
+    }
+}
+
+fn user(s: &State, id: u64) -> User {
+    let u = s.users.get(&id);
+    User {
+        id: id.to_string(),
+        username: u.map(|u| u.username.clone()).unwrap_or_default(),
+        bot: u.is_some_and(|u| u.bot),
+    }
+}

@@ -1,0 +1,328 @@
+//! The HTTP server: accept loop, one hyper HTTP/1 connection task per client, and per request
+//! the work around the handlers: reading the body, recording the request, applying faults,
+//! checking the answer against the spec, and turning it into an HTTP response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::faults::FaultKind;
+use crate::ratelimit::{self, BucketInfo};
+use crate::reply::{Body, Reply};
+use crate::routes::{self, ApiRequest};
+use crate::{control, snowflake, validate, Inner, RecordedRequest};
+
+/// Largest request body read (Discord's own limit for JSON bodies is far below this).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// Returned by the service to make hyper close the connection without answering.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Serves connections until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    let for_connections = shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let inner = inner.clone();
+                let mut stop = for_connections.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(inner.clone(), req));
+                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = conn => {}
+                        () = stopped(&mut stop) => {}
+                    }
+                });
+            }
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+}
+
+/// Resolves once shutdown is requested.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stopped| *stopped).await;
+}
+
+async fn handle(
+    inner: Arc<Inner>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let reply = Reply::error(413, 40005, "Request entity too large");
+            return Ok(to_response(reply));
+        }
+    };
+    let body: Option<Result<Value, String>> = if bytes.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+    };
+
+    if path == control::PREFIX || path.starts_with("/_emulator/") {
+        let reply = control::handle(&inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
+        return Ok(to_response(reply));
+    }
+
+    let recorded_body = match &body {
+        None => None,
+        Some(Ok(v)) => Some(v.clone()),
+        Some(Err(_)) => Some(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+    };
+    let seq = inner.lock().record(RecordedRequest {
+        method: method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        headers: headers.clone(),
+        body: recorded_body,
+        at_ms: inner.started.elapsed().as_millis() as u64,
+        status: 0,
+    });
+    let fault = inner.lock().faults.take(&method, &path);
+    let api = ApiRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
+    let label = api.label();
+    let mut reply = match fault {
+        None => routes::handle(&inner, &api),
+        Some(FaultKind::DropConnection) => return Err(Dropped),
+        Some(FaultKind::LoseResponse) => {
+            let reply = routes::handle(&inner, &api);
+            check(&inner, &reply, &label);
+            return Err(Dropped);
+        }
+        Some(FaultKind::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            routes::handle(&inner, &api)
+        }
+        Some(FaultKind::MalformedJson) => {
+            let reply = routes::handle(&inner, &api);
+            check(&inner, &reply, &label);
+            truncate(reply)
+        }
+        Some(FaultKind::RateLimited {
+            retry_after,
+            global,
+        }) => {
+            let retry_after = if retry_after.is_finite() {
+                retry_after.max(0.0)
+            } else {
+                1.0
+            };
+            let after_ms = (retry_after * 1000.0).ceil() as u64;
+            let info = BucketInfo {
+                limit: ratelimit::BUCKET_LIMIT,
+                remaining: 0,
+                reset_ms: snowflake::now_ms().saturating_add(after_ms),
+                reset_after_ms: after_ms,
+                bucket: ratelimit::bucket_hash(&label),
+            };
+            let mut reply = routes::rate_limited(retry_after, global);
+            reply.headers.extend(ratelimit::headers(&info));
+            reply
+        }
+        Some(FaultKind::CloudflareBan) => Reply {
+            status: 429,
+            body: Body::Raw {
+                content_type: "text/html; charset=UTF-8",
+                bytes: CLOUDFLARE_BAN.as_bytes().to_vec(),
+            },
+            headers: Vec::new(),
+            schema: None,
+            no_rate_limit_headers: true,
+        },
+        Some(FaultKind::Status { status, code }) => {
+            // Informational and out-of-range statuses make no sense here: 500 instead.
+            let status = if (200..=599).contains(&status) {
+                status
+            } else {
+                500
+            };
+            let message = match code {
+                Some(130_000) => {
+                    "API resource is currently overloaded. Try again later".to_string()
+                }
+                _ => status_message(status),
+            };
+            Reply::error(status, code.unwrap_or(0), &message)
+        }
+    };
+    if !reply.no_rate_limit_headers && !reply.headers.iter().any(|(k, _)| k == "X-RateLimit-Limit")
+    {
+        let info =
+            inner
+                .lock()
+                .limiter
+                .peek(&label, &label, snowflake::now_ms(), inner.rate_limiter);
+        reply.headers.extend(ratelimit::headers(&info));
+    }
+    if !matches!(reply.body, Body::Raw { .. }) {
+        check(&inner, &reply, &label);
+    }
+    inner.lock().set_status(seq, reply.status);
+    Ok(to_response(reply))
+}
+
+/// Records a violation if a JSON answer does not match its spec schema (an emulator bug).
+fn check(inner: &Inner, reply: &Reply, label: &str) {
+    if !inner.validate {
+        return;
+    }
+    if let (Some(schema), Body::Json(v)) = (&reply.schema, &reply.body) {
+        if let Err(e) = validate::check_response(schema, v) {
+            inner.lock().violation(format!(
+                "emulator bug: the {} answer to {label} does not match {schema}: {e}",
+                reply.status
+            ));
+        }
+    }
+}
+
+/// The JSON body cut in half, still labelled JSON.
+fn truncate(mut reply: Reply) -> Reply {
+    let bytes = match &reply.body {
+        Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+        Body::Raw { bytes, .. } => bytes.clone(),
+        Body::Empty => b"{}".to_vec(),
+    };
+    let cut = (bytes.len() / 2).max(1).min(bytes.len());
+    reply.body = Body::Raw {
+        content_type: "application/json",
+        bytes: bytes[..cut].to_vec(),
+    };
+    reply.status = 200;
+    reply
+}
+
+fn status_message(status: u16) -> String {
+    let reason = match status {
+        524 => Some("A timeout occurred"),
+        _ => StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason()),
+    };
+    format!("{status}: {}", reason.unwrap_or("Error"))
+}
+
+const CLOUDFLARE_BAN: &str = "<!DOCTYPE html>\n<html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head>\n<body><h1>Error 1015</h1><h2>You are being rate limited</h2>\n<p>The owner of this website (discord.com) has banned you temporarily from accessing this website.</p></body></html>\n";
+
+fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = Response::builder().status(status);
+    for (k, v) in &reply.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let bytes = match reply.body {
+        Body::Empty => Vec::new(),
+        Body::Json(v) => {
+            builder = builder.header("content-type", "application/json");
+            serde_json::to_vec(&v).unwrap_or_default()
+        }
+        Body::Raw {
+            content_type,
+            bytes,
+        } => {
+            builder = builder.header("content-type", content_type);
+            bytes
+        }
+    };
+    builder
+        .body(Full::new(Bytes::from(bytes)))
+        .unwrap_or_else(|_| {
+            let mut r = Response::new(Full::new(Bytes::from_static(
+                b"{\"code\":0,\"message\":\"emulator: bad response header\"}",
+            )));
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_failing_their_schema_are_recorded_as_emulator_bugs() {
+        let (emu, _rx) = crate::Emulator::new(
+            &crate::Options::default(),
+            std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
+        );
+        let t = std::time::Instant::now();
+        validate::warm_up().expect("validators build");
+        eprintln!("warm_up took {:?}", t.elapsed());
+        let good = Reply::ok(
+            emu.inner.lock().me_json(),
+            validate::ok_schema("/users/@me", "get"),
+        );
+        check(&emu.inner, &good, "GET /users/@me");
+        assert!(emu.violations().is_empty(), "{:?}", emu.violations());
+        let bad = Reply::ok(json!({"id": "1"}), validate::ok_schema("/users/@me", "get"));
+        check(&emu.inner, &bad, "GET /users/@me");
+        let v = emu.violations();
+        assert_eq!(v.len(), 1);
+        assert!(v[0].starts_with("emulator bug:"), "{v:?}");
+    }
+
+    #[test]
+    fn truncated_json_does_not_parse() {
+        let r = truncate(Reply::json(
+            200,
+            json!({"id": "123456", "content": "hello"}),
+        ));
+        match r.body {
+            Body::Raw { bytes, .. } => {
+                assert!(serde_json::from_slice::<Value>(&bytes).is_err());
+            }
+            other => panic!("not raw: {other:?}"),
+        }
+    }
+}

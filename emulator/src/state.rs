@@ -1,0 +1,641 @@
+//! The emulated world: one guild with its users, roles, channels, messages and reactions, plus
+//! what the emulator observed (requests, violations) and its pending faults and rate limits.
+//! Also renders the model as the JSON objects Discord's API returns.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde_json::{json, Map, Value};
+
+use crate::faults::FaultQueue;
+use crate::mentions::{self, Allowed};
+use crate::ratelimit::RateLimiter;
+use crate::snowflake;
+use crate::RecordedRequest;
+
+/// A user (person or bot).
+#[derive(Clone, Debug)]
+pub struct UserRec {
+    pub id: u64,
+    pub username: String,
+    pub bot: bool,
+}
+
+/// A guild text channel.
+#[derive(Clone, Debug)]
+pub struct ChannelRec {
+    pub id: u64,
+    pub name: String,
+    pub position: i64,
+    /// The bot cannot see it (answers 403 Missing Access).
+    pub hidden: bool,
+}
+
+/// A guild member.
+#[derive(Clone, Debug)]
+pub struct MemberRec {
+    pub roles: Vec<u64>,
+    pub joined_ms: u64,
+}
+
+/// A reaction emoji: unicode (`id` none) or custom (`name:id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emoji {
+    pub name: String,
+    pub id: Option<u64>,
+}
+
+impl Emoji {
+    /// Parses an emoji as the API takes it in a path (already percent-decoded): unicode
+    /// emoji, or `name:id` / `a:name:id` for custom ones. `None` is Discord's Unknown Emoji.
+    pub fn parse(s: &str) -> Option<Emoji> {
+        if s.contains(':') {
+            let parts: Vec<&str> = s.split(':').collect();
+            let (name, id) = match parts.as_slice() {
+                [name, id] | ["a", name, id] => (*name, *id),
+                _ => return None,
+            };
+            let id = snowflake::parse(id)?;
+            let name_ok = (2..=32).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            return name_ok.then(|| Emoji {
+                name: name.to_string(),
+                id: Some(id),
+            });
+        }
+        // Unicode emoji: something non-ASCII; ASCII only as keycap bases (0-9, #, *).
+        let plausible = !s.is_empty()
+            && s.chars().count() <= 16
+            && !s.is_ascii()
+            && s.chars()
+                .all(|c| !c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*')
+            && !s.chars().any(char::is_whitespace);
+        plausible.then(|| Emoji {
+            name: s.to_string(),
+            id: None,
+        })
+    }
+
+    fn json(&self) -> Value {
+        json!({ "id": self.id.map(|i| i.to_string()), "name": self.name })
+    }
+}
+
+/// Users who reacted with one emoji, in the order they reacted.
+#[derive(Clone, Debug)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    pub users: Vec<u64>,
+}
+
+/// A stored message.
+#[derive(Clone, Debug)]
+pub struct MessageRec {
+    pub id: u64,
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub content: String,
+    /// Embeds in response form (`type` set, nulls dropped).
+    pub embeds: Vec<Value>,
+    /// Components in response form.
+    pub components: Vec<Value>,
+    /// The message replied to (type 19).
+    pub reply_to: Option<u64>,
+    pub mention_everyone: bool,
+    pub mentions: Vec<u64>,
+    pub mention_roles: Vec<u64>,
+    pub edited_ms: Option<u64>,
+    pub flags: u64,
+    pub tts: bool,
+    pub reactions: Vec<Reaction>,
+}
+
+/// What a new message is made of.
+pub struct NewMessage {
+    pub channel_id: u64,
+    pub author_id: u64,
+    pub content: String,
+    pub embeds: Vec<Value>,
+    pub components: Vec<Value>,
+    pub reply_to: Option<u64>,
+    pub allowed: Allowed,
+    pub flags: u64,
+    pub tts: bool,
+}
+
+/// Requests kept for [`State::requests`] (a long-running demo must not grow without end).
+pub const MAX_RECORDED: usize = 100_000;
+/// Violations kept.
+pub const MAX_VIOLATIONS: usize = 10_000;
+
+/// How long `enforce_nonce` remembers a nonce.
+pub const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// Everything one emulator knows.
+pub struct State {
+    pub guild_id: u64,
+    pub bot_id: u64,
+    pub default_channel_id: u64,
+    pub users: BTreeMap<u64, UserRec>,
+    pub roles: BTreeMap<u64, String>,
+    pub members: BTreeMap<u64, MemberRec>,
+    pub channels: BTreeMap<u64, ChannelRec>,
+    /// Messages per channel, by id (so oldest first).
+    pub messages: HashMap<u64, BTreeMap<u64, MessageRec>>,
+    /// (channel, nonce) -> (message id, unix ms it was first used).
+    pub nonces: HashMap<(u64, String), (u64, u64)>,
+    pub message_content_intent: bool,
+    /// The most recent [`MAX_RECORDED`] requests.
+    pub requests: VecDeque<RecordedRequest>,
+    /// How many older requests were let go.
+    pub requests_dropped: u64,
+    /// The most recent [`MAX_VIOLATIONS`] violations.
+    pub violations: VecDeque<String>,
+    pub faults: FaultQueue,
+    pub limiter: RateLimiter,
+}
+
+impl State {
+    /// A guild with the bot as a member and one text channel, `alerts`.
+    pub fn new(bot_name: &str, message_content_intent: bool) -> State {
+        let guild_id = snowflake::next_id();
+        let mut s = State {
+            guild_id,
+            bot_id: 0,
+            default_channel_id: 0,
+            users: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            members: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            messages: HashMap::new(),
+            nonces: HashMap::new(),
+            message_content_intent,
+            requests: VecDeque::new(),
+            requests_dropped: 0,
+            violations: VecDeque::new(),
+            faults: FaultQueue::default(),
+            limiter: RateLimiter::default(),
+        };
+        s.bot_id = s.add_user(bot_name, true).id;
+        s.default_channel_id = s.add_channel("alerts");
+        s
+    }
+
+    pub fn add_user(&mut self, username: &str, bot: bool) -> UserRec {
+        let u = UserRec {
+            id: snowflake::next_id(),
+            username: username.to_string(),
+            bot,
+        };
+        self.users.insert(u.id, u.clone());
+        self.members.insert(
+            u.id,
+            MemberRec {
+                roles: Vec::new(),
+                joined_ms: snowflake::now_ms(),
+            },
+        );
+        u
+    }
+
+    pub fn add_channel(&mut self, name: &str) -> u64 {
+        let id = snowflake::next_id();
+        let position = self.channels.len() as i64;
+        self.channels.insert(
+            id,
+            ChannelRec {
+                id,
+                name: name.to_string(),
+                position,
+                hidden: false,
+            },
+        );
+        self.messages.insert(id, BTreeMap::new());
+        id
+    }
+
+    pub fn add_role(&mut self, name: &str) -> u64 {
+        let id = snowflake::next_id();
+        self.roles.insert(id, name.to_string());
+        id
+    }
+
+    /// Gives a member a role; false if either is unknown.
+    pub fn grant_role(&mut self, user_id: u64, role_id: u64) -> bool {
+        if !self.roles.contains_key(&role_id) {
+            return false;
+        }
+        match self.members.get_mut(&user_id) {
+            Some(m) => {
+                if !m.roles.contains(&role_id) {
+                    m.roles.push(role_id);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn message(&self, channel_id: u64, message_id: u64) -> Option<&MessageRec> {
+        self.messages.get(&channel_id)?.get(&message_id)
+    }
+
+    pub fn message_mut(&mut self, channel_id: u64, message_id: u64) -> Option<&mut MessageRec> {
+        self.messages.get_mut(&channel_id)?.get_mut(&message_id)
+    }
+
+    /// Stores a message and returns its id. The channel must exist (else `None`); a `reply_to`
+    /// that is not in the channel is dropped by the caller beforehand.
+    pub fn insert_message(&mut self, m: NewMessage) -> Option<u64> {
+        let replied_author = m
+            .reply_to
+            .and_then(|r| self.message(m.channel_id, r))
+            .map(|r| r.author_id);
+        let pinged = mentions::resolve(
+            &m.content,
+            &m.allowed,
+            replied_author,
+            |id| self.users.contains_key(&id),
+            |id| self.roles.contains_key(&id),
+        );
+        let id = snowflake::next_id();
+        let rec = MessageRec {
+            id,
+            channel_id: m.channel_id,
+            author_id: m.author_id,
+            content: m.content,
+            embeds: m.embeds,
+            components: m.components,
+            reply_to: m.reply_to,
+            mention_everyone: pinged.everyone,
+            mentions: pinged.users,
+            mention_roles: pinged.roles,
+            edited_ms: None,
+            flags: m.flags,
+            tts: m.tts,
+            reactions: Vec::new(),
+        };
+        self.messages.get_mut(&m.channel_id)?.insert(id, rec);
+        Some(id)
+    }
+
+    /// A user (person or bot) writes in a channel, as a Discord client would: everything in the
+    /// content pings, and a reply pings the replied-to author.
+    pub fn say(
+        &mut self,
+        channel_id: u64,
+        user_id: u64,
+        content: &str,
+        reply_to: Option<u64>,
+    ) -> Result<u64, String> {
+        if !self.channels.contains_key(&channel_id) {
+            return Err(format!("unknown channel {channel_id}"));
+        }
+        if !self.users.contains_key(&user_id) {
+            return Err(format!("unknown user {user_id}"));
+        }
+        if let Some(r) = reply_to {
+            if self.message(channel_id, r).is_none() {
+                return Err(format!("unknown message {r} in channel {channel_id}"));
+            }
+        }
+        self.insert_message(NewMessage {
+            channel_id,
+            author_id: user_id,
+            content: content.to_string(),
+            embeds: Vec::new(),
+            components: Vec::new(),
+            reply_to,
+            allowed: Allowed::all(),
+            flags: 0,
+            tts: false,
+        })
+        .ok_or_else(|| format!("unknown channel {channel_id}"))
+    }
+
+    /// A user reacts to a message; `emoji` as written (unicode, or `name:id`).
+    pub fn react_as(
+        &mut self,
+        channel_id: u64,
+        message_id: u64,
+        emoji: &str,
+        user_id: u64,
+    ) -> Result<(), String> {
+        let e = Emoji::parse(emoji).ok_or_else(|| format!("not an emoji: {emoji:?}"))?;
+        if !self.users.contains_key(&user_id) {
+            return Err(format!("unknown user {user_id}"));
+        }
+        if self.react(channel_id, message_id, e, user_id) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown message {message_id} in channel {channel_id}"
+            ))
+        }
+    }
+
+    /// Every message of a channel, oldest first, unmasked.
+    pub fn messages_json(&self, channel_id: u64) -> Option<Vec<Value>> {
+        let all = self.messages.get(&channel_id)?;
+        Some(all.values().map(|m| self.message_json(m, false)).collect())
+    }
+
+    /// Recomputes who a message pings after its content changed.
+    pub fn repoint_mentions(&mut self, channel_id: u64, message_id: u64, allowed: &Allowed) {
+        let Some(m) = self.message(channel_id, message_id) else {
+            return;
+        };
+        let replied_author = m
+            .reply_to
+            .and_then(|r| self.message(channel_id, r))
+            .map(|r| r.author_id);
+        let pinged = mentions::resolve(
+            &m.content,
+            allowed,
+            replied_author,
+            |id| self.users.contains_key(&id),
+            |id| self.roles.contains_key(&id),
+        );
+        if let Some(m) = self.message_mut(channel_id, message_id) {
+            m.mention_everyone = pinged.everyone;
+            m.mentions = pinged.users;
+            m.mention_roles = pinged.roles;
+        }
+    }
+
+    /// Adds a reaction (idempotent per user and emoji); false if the message is unknown.
+    pub fn react(&mut self, channel_id: u64, message_id: u64, emoji: Emoji, user_id: u64) -> bool {
+        let Some(m) = self.message_mut(channel_id, message_id) else {
+            return false;
+        };
+        match m.reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => {
+                if !r.users.contains(&user_id) {
+                    r.users.push(user_id);
+                }
+            }
+            None => m.reactions.push(Reaction {
+                emoji,
+                users: vec![user_id],
+            }),
+        }
+        true
+    }
+
+    /// Whether the bot sees this message's content blanked (no message content intent, not the
+    /// bot's own message, and the bot is not pinged, a reply to the bot counting as a ping).
+    pub fn masked(&self, m: &MessageRec) -> bool {
+        !self.message_content_intent
+            && m.author_id != self.bot_id
+            && !m.mentions.contains(&self.bot_id)
+    }
+
+    /// A `UserResponse` (no PII), for a known user; a deleted-user stand-in otherwise.
+    pub fn user_json(&self, id: u64) -> Value {
+        let (username, bot) = match self.users.get(&id) {
+            Some(u) => (u.username.as_str(), u.bot),
+            None => ("Deleted User", false),
+        };
+        let mut v = json!({
+            "id": id.to_string(),
+            "username": username,
+            "avatar": null,
+            "discriminator": "0",
+            "public_flags": 0,
+            "flags": 0,
+            "banner": null,
+            "accent_color": null,
+            "global_name": null,
+            "avatar_decoration_data": null,
+            "collectibles": null,
+            "primary_guild": null,
+        });
+        if bot {
+            v["bot"] = json!(true);
+        }
+        v
+    }
+
+    /// The bot as `GET /users/@me` returns it (`UserPIIResponse`).
+    pub fn me_json(&self) -> Value {
+        let mut v = self.user_json(self.bot_id);
+        v["bot"] = json!(true);
+        v["mfa_enabled"] = json!(false);
+        v["locale"] = json!("en-US");
+        v["verified"] = json!(true);
+        v["email"] = Value::Null;
+        v
+    }
+
+    /// A guild text channel object.
+    pub fn channel_json(&self, c: &ChannelRec) -> Value {
+        let last = self
+            .messages
+            .get(&c.id)
+            .and_then(|m| m.keys().next_back())
+            .map(|id| id.to_string());
+        json!({
+            "id": c.id.to_string(),
+            "type": 0,
+            "last_message_id": last,
+            "flags": 0,
+            "guild_id": self.guild_id.to_string(),
+            "name": c.name,
+            "parent_id": null,
+            "rate_limit_per_user": 0,
+            "topic": null,
+            "position": c.position,
+            "permission_overwrites": [],
+            "nsfw": false,
+            "last_pin_timestamp": null,
+        })
+    }
+
+    /// A `GuildMemberResponse`, if the user is a member.
+    pub fn member_json(&self, user_id: u64) -> Option<Value> {
+        let m = self.members.get(&user_id)?;
+        Some(json!({
+            "avatar": null,
+            "banner": null,
+            "communication_disabled_until": null,
+            "flags": 0,
+            "joined_at": snowflake::rfc3339(m.joined_ms),
+            "nick": null,
+            "pending": false,
+            "premium_since": null,
+            "roles": m.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
+            "user": self.user_json(user_id),
+            "mute": false,
+            "deaf": false,
+        }))
+    }
+
+    /// The message fields shared by `MessageResponse` and `BasicMessageResponse`.
+    fn basic_message_json(&self, m: &MessageRec, mask: bool) -> Map<String, Value> {
+        let hide = mask && self.masked(m);
+        let mut o = Map::new();
+        o.insert(
+            "type".into(),
+            json!(if m.reply_to.is_some() { 19 } else { 0 }),
+        );
+        o.insert(
+            "content".into(),
+            json!(if hide { "" } else { m.content.as_str() }),
+        );
+        o.insert(
+            "mentions".into(),
+            Value::Array(m.mentions.iter().map(|u| self.user_json(*u)).collect()),
+        );
+        o.insert(
+            "mention_roles".into(),
+            json!(m
+                .mention_roles
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()),
+        );
+        o.insert("attachments".into(), json!([]));
+        o.insert(
+            "embeds".into(),
+            if hide { json!([]) } else { json!(m.embeds) },
+        );
+        o.insert("timestamp".into(), json!(snowflake::id_timestamp(m.id)));
+        o.insert(
+            "edited_timestamp".into(),
+            json!(m.edited_ms.map(snowflake::rfc3339)),
+        );
+        o.insert("flags".into(), json!(m.flags));
+        o.insert(
+            "components".into(),
+            if hide { json!([]) } else { json!(m.components) },
+        );
+        o.insert("id".into(), json!(m.id.to_string()));
+        o.insert("channel_id".into(), json!(m.channel_id.to_string()));
+        o.insert("author".into(), self.user_json(m.author_id));
+        o.insert("pinned".into(), json!(false));
+        o.insert("mention_everyone".into(), json!(m.mention_everyone));
+        o.insert("tts".into(), json!(m.tts));
+        if let Some(r) = m.reply_to {
+            o.insert(
+                "message_reference".into(),
+                json!({
+                    "type": 0,
+                    "channel_id": m.channel_id.to_string(),
+                    "message_id": r.to_string(),
+                    "guild_id": self.guild_id.to_string(),
+                }),
+            );
+        }
+        o
+    }
+
+    /// A `MessageResponse`. With `mask`, the message content intent rule applies.
+    pub fn message_json(&self, m: &MessageRec, mask: bool) -> Value {
+        let mut o = self.basic_message_json(m, mask);
+        if !m.reactions.is_empty() {
+            let reactions: Vec<Value> = m
+                .reactions
+                .iter()
+                .map(|r| {
+                    json!({
+                        "emoji": r.emoji.json(),
+                        "count": r.users.len(),
+                        "count_details": { "burst": 0, "normal": r.users.len() },
+                        "burst_colors": [],
+                        "me_burst": false,
+                        "me": r.users.contains(&self.bot_id),
+                    })
+                })
+                .collect();
+            o.insert("reactions".into(), Value::Array(reactions));
+        }
+        if let Some(r) = m.reply_to {
+            let referenced = self
+                .message(m.channel_id, r)
+                .map(|rm| Value::Object(self.basic_message_json(rm, mask)))
+                .unwrap_or(Value::Null);
+            o.insert("referenced_message".into(), referenced);
+        }
+        Value::Object(o)
+    }
+
+    /// Records a violation (a client breaking the spec or Discord's limits, or an emulator bug).
+    pub fn violation(&mut self, v: String) {
+        if self.violations.len() >= MAX_VIOLATIONS {
+            self.violations.pop_front();
+        }
+        self.violations.push_back(v);
+    }
+
+    /// Records a request; returns its sequence number for [`State::set_status`].
+    pub fn record(&mut self, r: RecordedRequest) -> u64 {
+        if self.requests.len() >= MAX_RECORDED {
+            self.requests.pop_front();
+            self.requests_dropped += 1;
+        }
+        self.requests.push_back(r);
+        self.requests_dropped + self.requests.len() as u64 - 1
+    }
+
+    /// Sets the status answered to a recorded request (if it is still kept).
+    pub fn set_status(&mut self, seq: u64, status: u16) {
+        let Some(index) = seq.checked_sub(self.requests_dropped) else {
+            return;
+        };
+        if let Some(r) = self.requests.get_mut(index as usize) {
+            r.status = status;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_forms() {
+        assert_eq!(
+            Emoji::parse("✅"),
+            Some(Emoji {
+                name: "✅".into(),
+                id: None
+            })
+        );
+        assert!(Emoji::parse("👍").is_some());
+        assert!(Emoji::parse("1️⃣").is_some());
+        assert_eq!(Emoji::parse("party:123").and_then(|e| e.id), Some(123));
+        assert!(Emoji::parse("a:party:123").is_some());
+        assert!(Emoji::parse("party:abc").is_none());
+        assert!(Emoji::parse("abc").is_none());
+        assert!(Emoji::parse("").is_none());
+        assert!(Emoji::parse("x:y:z:1").is_none());
+    }
+
+    #[test]
+    fn reply_to_bot_counts_as_mention_for_masking() {
+        let mut s = State::new("bot", false);
+        let human = s.add_user("alice", false).id;
+        let c = s.default_channel_id;
+        let new = |author, content: &str, reply_to| NewMessage {
+            channel_id: c,
+            author_id: author,
+            content: content.into(),
+            embeds: vec![],
+            components: vec![],
+            reply_to,
+            allowed: Allowed::all(),
+            flags: 0,
+            tts: false,
+        };
+        let bot_msg = s.insert_message(new(s.bot_id, "alert", None)).unwrap();
+        let plain = s.insert_message(new(human, "hello", None)).unwrap();
+        let reply = s.insert_message(new(human, "ok", Some(bot_msg))).unwrap();
+        let ping = s
+            .insert_message(new(human, &format!("<@{}> go", s.bot_id), None))
+            .unwrap();
+        let view = |id| s.message_json(s.message(c, id).unwrap(), true)["content"].clone();
+        assert_eq!(view(bot_msg), "alert");
+        assert_eq!(view(plain), "");
+        assert_eq!(view(reply), "ok");
+        assert_eq!(view(ping), format!("<@{}> go", s.bot_id));
+    }
+}

@@ -1,0 +1,174 @@
+//! A tiny HTTP/1 client over loopback for the emulator tests (hyper's low-level client, one
+//! connection per request), and helpers to start emulators.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use alerter_emulator::{Emulator, Options};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+/// The User-Agent Discord asks for.
+pub const UA: &str = "DiscordBot (https://example.invalid/alerter, 0.1.0)";
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Resp {
+    /// The body as JSON (panics if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// A header value as a string.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+}
+
+/// Sends one request on a fresh connection. `Err` when the connection closes without a response.
+pub async fn send_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<Resp, String> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let req = builder
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| format!("request: {e}"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| format!("body: {e}"))?
+        .to_bytes();
+    Ok(Resp {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// A bot client of one emulator: sends `Authorization: Bot <token>` and a proper User-Agent.
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    pub token: String,
+}
+
+impl Client {
+    pub fn new(emu: &Emulator) -> Client {
+        Client {
+            addr: emu.addr(),
+            token: emu.token(),
+        }
+    }
+
+    /// `path` is relative to `/api/v10`.
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Resp, String> {
+        let auth = format!("Bot {}", self.token);
+        let mut headers = vec![("authorization", auth.as_str()), ("user-agent", UA)];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        let body = body.map(|b| serde_json::to_vec(b).expect("serializable"));
+        send_raw(
+            self.addr,
+            method,
+            &format!("/api/v10{path}"),
+            &headers,
+            body,
+        )
+        .await
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.try_send(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send("POST", path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.send("PATCH", path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str) -> Resp {
+        self.send("PUT", path, None).await
+    }
+}
+
+/// Starts an emulator with default options and a client for it.
+pub async fn start() -> (Emulator, Client) {
+    start_with(Options::default()).await
+}
+
+pub async fn start_with(opts: Options) -> (Emulator, Client) {
+    let emu = Emulator::start(opts).await.expect("emulator starts");
+    let client = Client::new(&emu);
+    (emu, client)
+}
+
+/// The ids of a list of messages (or users), in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("an array")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// Asserts no violations were recorded, printing them if there are.
+pub fn assert_clean(emu: &Emulator) {
+    let v = emu.violations();
+    assert!(v.is_empty(), "violations: {v:#?}");
+}

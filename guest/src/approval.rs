@@ -1,0 +1,1 @@
+//! Which answers decide an ask (implemented with the ask issue).

@@ -1,0 +1,1 @@
+//! The ask polling loop (implemented with the ask issue).

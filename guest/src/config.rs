@@ -1,0 +1,182 @@
+//! The flavor's settings, read from `wasi:config/store` keys and the `discord_token` secret.
+//!
+//! Parsing is pure: [`Settings::from_lookup`] takes any key -> value function, so the rules are
+//! tested natively and the WASI layer only supplies the lookup.
+
+use crate::wit::AlertError;
+
+/// Where Discord's REST API v10 lives unless config says otherwise.
+pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
+/// Default wait for an answer to `ask` (ZenML's Slack flavor uses the same 300 s).
+pub const DEFAULT_ASK_TIMEOUT_MS: u64 = 300_000;
+/// Default bound on one delivery, retries and rate-limit waits included.
+pub const DEFAULT_DELIVERY_DEADLINE_MS: u64 = 30_000;
+
+/// Config keys the flavor reads.
+pub mod keys {
+    pub const DEFAULT_CHANNEL: &str = "default_discord_channel_id";
+    pub const API_BASE: &str = "api_base_url";
+    pub const ASK_TIMEOUT: &str = "ask_timeout_seconds";
+    pub const DELIVERY_DEADLINE: &str = "delivery_deadline_seconds";
+    /// The secret (not config) key of the bot token.
+    pub const TOKEN: &str = "discord_token";
+}
+
+/// Everything the flavor needs from its host except the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// API base without a trailing slash, e.g. `https://discord.com/api/v10`.
+    pub api_base: String,
+    pub default_channel: Option<String>,
+    pub ask_timeout_ms: u64,
+    pub delivery_deadline_ms: u64,
+}
+
+impl Settings {
+    /// Read settings through `get`, which returns `Ok(None)` for a key that is not set.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Result<Option<String>, String>,
+    ) -> Result<Settings, AlertError> {
+        let read = |key: &str| -> Result<Option<String>, AlertError> {
+            get(key)
+                .map(|v| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+                .map_err(|e| AlertError::InvalidConfig(format!("cannot read config `{key}`: {e}")))
+        };
+        let api_base = match read(keys::API_BASE)? {
+            Some(url) => validate_api_base(&url)?,
+            None => DEFAULT_API_BASE.to_string(),
+        };
+        Ok(Settings {
+            api_base,
+            default_channel: read(keys::DEFAULT_CHANNEL)?,
+            ask_timeout_ms: seconds_ms(keys::ASK_TIMEOUT, read(keys::ASK_TIMEOUT)?)?
+                .unwrap_or(DEFAULT_ASK_TIMEOUT_MS),
+            delivery_deadline_ms: seconds_ms(
+                keys::DELIVERY_DEADLINE,
+                read(keys::DELIVERY_DEADLINE)?,
+            )?
+            .unwrap_or(DEFAULT_DELIVERY_DEADLINE_MS),
+        })
+    }
+}
+
+fn validate_api_base(url: &str) -> Result<String, AlertError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            AlertError::InvalidConfig(format!(
+                "`{}` must start with https:// or http://, got `{url}`",
+                keys::API_BASE
+            ))
+        })?;
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AlertError::InvalidConfig(format!(
+            "`{}` is not a valid URL: `{url}`",
+            keys::API_BASE
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn seconds_ms(key: &str, value: Option<String>) -> Result<Option<u64>, AlertError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 31_536_000.0 => Ok(Some((s * 1000.0) as u64)),
+        _ => Err(AlertError::InvalidConfig(format!(
+            "`{key}` must be a positive number of seconds, got `{value}`"
+        ))),
+    }
+}
+
+/// Check a bot token before it goes into a header. The error never contains the token.
+pub fn validate_token(token: &str) -> Result<&str, AlertError> {
+    let token = token.trim();
+    let token = token.strip_prefix("Bot ").unwrap_or(token).trim();
+    if token.is_empty() {
+        return Err(AlertError::InvalidConfig(format!(
+            "the secret `{}` is empty",
+            keys::TOKEN
+        )));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AlertError::InvalidConfig(format!(
+            "the secret `{}` contains spaces or control characters; it is not a bot token",
+            keys::TOKEN
+        )));
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, AlertError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| Ok(map.get(k).cloned()))
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.api_base, DEFAULT_API_BASE);
+        assert_eq!(s.default_channel, None);
+        assert_eq!(s.ask_timeout_ms, 300_000);
+        assert_eq!(s.delivery_deadline_ms, 30_000);
+    }
+
+    #[test]
+    fn reads_every_key_and_trims_the_base() {
+        let s = settings(&[
+            ("api_base_url", "http://127.0.0.1:5000/api/v10/"),
+            ("default_discord_channel_id", " 123456789012345678 "),
+            ("ask_timeout_seconds", "1.5"),
+            ("delivery_deadline_seconds", "10"),
+        ])
+        .unwrap();
+        assert_eq!(s.api_base, "http://127.0.0.1:5000/api/v10");
+        assert_eq!(s.default_channel.as_deref(), Some("123456789012345678"));
+        assert_eq!(s.ask_timeout_ms, 1500);
+        assert_eq!(s.delivery_deadline_ms, 10_000);
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_key() {
+        for (key, value) in [
+            ("api_base_url", "ftp://x"),
+            ("api_base_url", "https:///nohost"),
+            ("ask_timeout_seconds", "-1"),
+            ("delivery_deadline_seconds", "soon"),
+        ] {
+            match settings(&[(key, value)]) {
+                Err(AlertError::InvalidConfig(msg)) => assert!(msg.contains(key), "{msg}"),
+                other => panic!("{key}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_failures_are_config_errors() {
+        let err = Settings::from_lookup(|_| Err("store down".into())).unwrap_err();
+        assert!(matches!(err, AlertError::InvalidConfig(m) if m.contains("store down")));
+    }
+
+    #[test]
+    fn token_checks_never_echo_the_token() {
+        assert_eq!(validate_token(" Bot abc.def ").unwrap(), "abc.def");
+        for bad in ["", "  ", "abc def", "abc\ndef"] {
+            match validate_token(bad) {
+                Err(AlertError::InvalidConfig(msg)) => {
+                    assert!(bad.trim().is_empty() || !msg.contains(bad.trim()), "{msg}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+}

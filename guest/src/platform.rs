@@ -1,0 +1,187 @@
+//! The only WASI code: [`Transport`] over `wasi:http/outgoing-handler`, `wasi:clocks` and
+//! `wasi:random`, settings from `wasi:config/store`, the token from `wasmcloud:secrets`.
+
+use std::io::{Read, Write};
+
+use wasip2::clocks::{monotonic_clock, wall_clock};
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+
+use crate::config::{self, Settings};
+use crate::discord::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use crate::service::Service;
+use crate::wasmcloud::secrets::{reveal, store as secrets};
+use crate::wit::AlertError;
+
+/// Build a [`Service`] from the host's config and secrets, then run `f` with it.
+pub fn run<R>(f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>) -> Result<R, AlertError> {
+    let settings = Settings::from_lookup(|key| {
+        crate::wasi::config::store::get(key).map_err(|e| format!("{e:?}"))
+    })?;
+    let token = read_token()?;
+    let token = config::validate_token(&token)?;
+    let mut service = Service::new(settings, token, WasiTransport);
+    f(&mut service)
+}
+
+fn read_token() -> Result<String, AlertError> {
+    let key = config::keys::TOKEN;
+    let secret = secrets::get(key).map_err(|e| {
+        AlertError::InvalidConfig(match e {
+            secrets::SecretsError::NotFound => {
+                format!("no Discord token: the host supplied no secret `{key}`")
+            }
+            secrets::SecretsError::Upstream(m) | secrets::SecretsError::Io(m) => {
+                format!("cannot read the secret `{key}`: {m}")
+            }
+        })
+    })?;
+    match reveal::reveal(&secret) {
+        secrets::SecretValue::String(s) => Ok(s),
+        secrets::SecretValue::Bytes(b) => String::from_utf8(b).map_err(|_| {
+            AlertError::InvalidConfig(format!("the secret `{key}` is not UTF-8 text"))
+        }),
+    }
+}
+
+/// WASI 0.2 implementation of the flavor's environment.
+pub struct WasiTransport;
+
+impl Transport for WasiTransport {
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        send(request)
+    }
+
+    fn now_ns(&self) -> u64 {
+        monotonic_clock::now()
+    }
+
+    fn sleep_ns(&mut self, ns: u64) {
+        if ns > 0 {
+            monotonic_clock::subscribe_duration(ns).block();
+        }
+    }
+
+    fn unix_ms(&self) -> u64 {
+        let t = wall_clock::now();
+        t.seconds * 1000 + u64::from(t.nanoseconds / 1_000_000)
+    }
+
+    fn random_u64(&mut self) -> u64 {
+        wasip2::random::random::get_random_u64()
+    }
+}
+
+fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    let (scheme, rest) = if let Some(r) = request.url.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else if let Some(r) = request.url.strip_prefix("http://") {
+        (Scheme::Http, r)
+    } else {
+        return Err(TransportError::Invalid(format!("unsupported URL scheme in {}", request.url)));
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let headers: Vec<(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect();
+    let fields = Fields::from_list(&headers)
+        .map_err(|e| TransportError::Invalid(format!("bad request header: {e:?}")))?;
+    let out = OutgoingRequest::new(fields);
+    let method = match request.method {
+        Method::Get => WasiMethod::Get,
+        Method::Post => WasiMethod::Post,
+        Method::Put => WasiMethod::Put,
+        Method::Patch => WasiMethod::Patch,
+    };
+    let invalid = |what: &str| TransportError::Invalid(format!("invalid {what} in {}", request.url));
+    out.set_method(&method).map_err(|()| invalid("method"))?;
+    out.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
+    out.set_authority(Some(authority)).map_err(|()| invalid("authority"))?;
+    out.set_path_with_query(Some(path)).map_err(|()| invalid("path"))?;
+
+    let options = RequestOptions::new();
+    // A host may refuse to set timeouts; then its own defaults apply.
+    let _ = options.set_connect_timeout(Some(request.timeout_ns));
+    let _ = options.set_first_byte_timeout(Some(request.timeout_ns));
+    let _ = options.set_between_bytes_timeout(Some(request.timeout_ns));
+
+    let body = out.body().map_err(|()| invalid("body"))?;
+    let future = outgoing_handler::handle(out, Some(options)).map_err(map_error)?;
+    // Writing fails first when the host denies the request; the response future says why.
+    let mut write_ok = true;
+    if let Some(bytes) = &request.body {
+        match body.write() {
+            Ok(mut stream) => {
+                write_ok = stream.write_all(bytes).and_then(|()| Write::flush(&mut stream)).is_ok();
+            }
+            Err(()) => write_ok = false,
+        }
+    }
+    let finished = OutgoingBody::finish(body, None);
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(r))) => r,
+        Some(Ok(Err(code))) => return Err(map_error(code)),
+        Some(Err(())) | None => {
+            return Err(TransportError::Failed("the response was already taken".into()))
+        }
+    };
+    if let Err(code) = finished {
+        if write_ok {
+            return Err(map_error(code));
+        }
+    }
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    let incoming = response
+        .consume()
+        .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
+    let mut bytes = Vec::new();
+    {
+        let mut stream = incoming
+            .stream()
+            .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
+        stream
+            .read_to_end(&mut bytes)
+            .map_err(|e| TransportError::Failed(format!("response cut short: {e}")))?;
+    }
+    drop(incoming);
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: bytes,
+    })
+}
+
+fn map_error(code: ErrorCode) -> TransportError {
+    match code {
+        ErrorCode::HttpRequestDenied => {
+            TransportError::Denied("the host's egress policy does not allow this destination".into())
+        }
+        ErrorCode::HttpRequestUriInvalid => TransportError::Invalid("invalid request URI".into()),
+        ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => {
+            TransportError::Failed(format!("DNS lookup failed ({code:?})"))
+        }
+        ErrorCode::ConnectionRefused => TransportError::Failed("connection refused".into()),
+        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout | ErrorCode::HttpResponseTimeout => {
+            TransportError::Failed(format!("timed out ({code:?})"))
+        }
+        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
+            TransportError::Failed(format!("TLS failed ({code:?})"))
+        }
+        other => TransportError::Failed(format!("{other:?}")),
+    }
+}

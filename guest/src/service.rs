@@ -1,0 +1,229 @@
+//! The verbs: `post` (render, then create each part in order as replies to the first) and
+//! `ask` (post the question, then wait for an answer; see `ask.rs`). Pure over a [`Transport`].
+
+use serde::Deserialize;
+
+use crate::config::Settings;
+use crate::discord::{Client, Method, Transport};
+use crate::render::{self, CreateMessage, Document, MessageReference};
+use crate::snowflake;
+use crate::wit::{AlertError, Answer, Message, Params, PostReceipt};
+
+/// The part of Discord's Message object the flavor reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageRef {
+    pub id: String,
+    pub channel_id: String,
+}
+
+/// One configured Discord flavor instance, alive for one call.
+pub struct Service<T: Transport> {
+    pub settings: Settings,
+    pub client: Client<T>,
+}
+
+impl<T: Transport> Service<T> {
+    /// `token` must be validated (`config::validate_token`).
+    pub fn new(settings: Settings, token: &str, transport: T) -> Self {
+        let client = Client::new(
+            transport,
+            &settings.api_base,
+            token,
+            settings.delivery_deadline_ms,
+        );
+        Service { settings, client }
+    }
+
+    /// The channel for a call: the per-call param, else the configured default.
+    pub fn channel(&self, params: &Params) -> Result<String, AlertError> {
+        let channel = params
+            .channel_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .or(self.settings.default_channel.as_deref())
+            .ok_or_else(|| {
+                AlertError::InvalidConfig(
+                    "no channel: pass a channel id or configure `default_discord_channel_id`"
+                        .into(),
+                )
+            })?;
+        if !snowflake::is_valid(channel) {
+            return Err(AlertError::InvalidInput(format!(
+                "channel id `{channel}` is not a Discord id (17-20 digits)"
+            )));
+        }
+        Ok(channel.to_string())
+    }
+
+    /// Post a message and return every message id created.
+    pub fn post(&mut self, message: &Message, params: &Params) -> Result<PostReceipt, AlertError> {
+        let doc = Document::from_message(message, params)?;
+        self.post_document(&doc, params)
+    }
+
+    /// Render and deliver a document; every part after the first replies to the first.
+    pub fn post_document(
+        &mut self,
+        doc: &Document,
+        params: &Params,
+    ) -> Result<PostReceipt, AlertError> {
+        let channel = self.channel(params)?;
+        let mentions = render::allowed_mentions(params)?;
+        let now = self.client.transport_ref().unix_ms();
+        let parts = render::render(doc, &mentions, &snowflake::rfc3339(now))?;
+        let batch = self.client.transport().random_u64();
+        let mut ids: Vec<String> = Vec::with_capacity(parts.len());
+        for (i, part) in parts.into_iter().enumerate() {
+            let created = self.create_message(&channel, part, batch, i, ids.first())?;
+            ids.push(created.id);
+        }
+        Ok(PostReceipt {
+            channel_id: channel,
+            message_ids: ids,
+        })
+    }
+
+    /// Create one message with a nonce unique to this logical message, so a retry after a
+    /// lost response returns the first message instead of posting a second.
+    pub fn create_message(
+        &mut self,
+        channel: &str,
+        mut body: CreateMessage,
+        batch: u64,
+        index: usize,
+        reply_to: Option<&String>,
+    ) -> Result<MessageRef, AlertError> {
+        body.nonce = Some(nonce(batch, index));
+        body.enforce_nonce = Some(true);
+        body.message_reference = reply_to.map(|id| MessageReference {
+            message_id: id.clone(),
+            fail_if_not_exists: false,
+        });
+        let json = serde_json::to_value(&body)
+            .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
+        let path = format!("/channels/{channel}/messages");
+        let route = format!("POST /channels/{channel}/messages");
+        let response = self.client.call(Method::Post, &path, &route, Some(&json))?;
+        serde_json::from_slice::<MessageRef>(&response.body).map_err(|e| {
+            AlertError::Transport(format!("Discord answered 200 with an unreadable message: {e}"))
+        })
+    }
+
+    /// Post a question and wait for the answer.
+    pub fn ask(&mut self, _question: &Message, _params: &Params) -> Result<Answer, AlertError> {
+        Err(AlertError::InvalidInput(
+            "ask is not implemented yet in this build of the Discord flavor".into(),
+        ))
+    }
+}
+
+/// A nonce of at most 25 characters: 16 hex digits of randomness per post, then the part.
+pub fn nonce(batch: u64, index: usize) -> String {
+    format!("{batch:016x}.{index}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discord::fake::FakeTransport;
+    use crate::wit::AlerterMessage;
+
+    fn settings() -> Settings {
+        Settings::from_lookup(|k| {
+            Ok(match k {
+                "api_base_url" => Some("http://127.0.0.1:1/api/v10".into()),
+                "default_discord_channel_id" => Some("111111111111111111".into()),
+                _ => None,
+            })
+        })
+        .unwrap()
+    }
+
+    fn params(channel: Option<&str>) -> Params {
+        Params {
+            channel_id: channel.map(String::from),
+            approve_keywords: None,
+            disapprove_keywords: None,
+            payload: None,
+            include_format_blocks: None,
+            severity: None,
+            mention_users: vec![],
+            mention_roles: vec![],
+            ask: None,
+        }
+    }
+
+    fn created(id: &str) -> String {
+        format!(r#"{{"id":"{id}","channel_id":"111111111111111111"}}"#)
+    }
+
+    #[test]
+    fn channel_param_beats_default_and_is_validated_before_any_request() {
+        let svc = Service::new(settings(), "t", FakeTransport::new());
+        assert_eq!(svc.channel(&params(None)).unwrap(), "111111111111111111");
+        assert_eq!(
+            svc.channel(&params(Some("222222222222222222"))).unwrap(),
+            "222222222222222222"
+        );
+        let mut svc = Service::new(settings(), "t", FakeTransport::new());
+        let err = svc
+            .post(&Message::Text("x".into()), &params(Some("general")))
+            .unwrap_err();
+        assert!(matches!(err, AlertError::InvalidInput(m) if m.contains("general")));
+        assert!(svc.client.transport_ref().sent.is_empty());
+    }
+
+    #[test]
+    fn no_channel_anywhere_is_a_config_error() {
+        let s = Settings {
+            default_channel: None,
+            ..settings()
+        };
+        let svc = Service::new(s, "t", FakeTransport::new());
+        assert!(matches!(svc.channel(&params(None)), Err(AlertError::InvalidConfig(_))));
+    }
+
+    #[test]
+    fn long_post_sends_parts_in_order_as_replies_with_distinct_nonces() {
+        let mut t = FakeTransport::new();
+        t.reply(200, &created("900000000000000001"))
+            .reply(200, &created("900000000000000002"))
+            .reply(200, &created("900000000000000003"));
+        let mut svc = Service::new(settings(), "t", t);
+        let body = "x".repeat(12_000); // 4 chunks of <= 3900: 1 + 1 + 2 per message
+        let msg = Message::Structured(AlerterMessage {
+            title: Some("big".into()),
+            body: Some(body),
+            metadata: vec![],
+            images: vec![],
+        });
+        let receipt = svc.post(&msg, &params(None)).unwrap();
+        assert_eq!(receipt.message_ids.len(), 3);
+        let sent = &svc.client.transport_ref().sent;
+        let bodies: Vec<serde_json::Value> = sent
+            .iter()
+            .map(|(r, _)| serde_json::from_slice(r.body.as_ref().unwrap()).unwrap())
+            .collect();
+        assert!(bodies[0].get("message_reference").is_none());
+        for b in &bodies[1..] {
+            assert_eq!(b["message_reference"]["message_id"], "900000000000000001");
+        }
+        let nonces: std::collections::HashSet<_> =
+            bodies.iter().map(|b| b["nonce"].as_str().unwrap().to_string()).collect();
+        assert_eq!(nonces.len(), 3);
+        assert!(nonces.iter().all(|n| n.len() <= 25));
+        assert!(bodies.iter().all(|b| b["enforce_nonce"] == true));
+    }
+
+    #[test]
+    fn retried_create_reuses_its_nonce() {
+        let mut t = FakeTransport::new();
+        t.reply(502, "bad gateway").reply(200, &created("900000000000000001"));
+        let mut svc = Service::new(settings(), "t", t);
+        svc.post(&Message::Text("hi".into()), &params(None)).unwrap();
+        let sent = &svc.client.transport_ref().sent;
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].0.body, sent[1].0.body);
+    }
+}

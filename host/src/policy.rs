@@ -1,0 +1,200 @@
+//! The sandbox, in one place: which hosts the guest may reach, how much memory it may use, how
+//! much CPU it may burn, and how long a call may take.
+//!
+//! - Egress: `wasi:http` requests go through [`EgressHooks::send_request`]; only the API base's
+//!   host (plus hosts added explicitly) is allowed, every other request is denied and logged.
+//!   `wasi:http` does not pass through `wasi:sockets`, so this hook is the only gate.
+//! - Sockets, filesystem, environment, stdin: the guest's `WasiCtx` grants none of them.
+//! - Memory: a `StoreLimits` cap on linear memory.
+//! - CPU: epoch interruption. A ticker advances the engine's epoch every [`EPOCH_TICK`]; each
+//!   tick that finds wasm running costs one tick of the CPU budget (waiting in host I/O costs
+//!   nothing), and the call traps when the budget is spent.
+//! - Wall clock: every call runs under a deadline (`tokio::time::timeout`), because epochs do
+//!   not fire while the guest waits in host I/O.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+/// How often the engine's epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What a guest may do. Build one with [`Policy::for_api_base`].
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Allowed destinations as `host:port` (lower case).
+    pub allowed_authorities: Vec<String>,
+    /// Cap on the guest's linear memory, in bytes.
+    pub memory_limit: usize,
+    /// Wasm execution time a call may use (counted in epoch ticks).
+    pub cpu_budget: Duration,
+    /// Wall-clock bound of a `post` or a hook.
+    pub post_deadline: Duration,
+    /// Added to an `ask`'s own timeout to bound the whole call.
+    pub ask_margin: Duration,
+    /// Upper bound on any connect / first-byte / between-bytes timeout the guest asks for.
+    pub max_request_timeout: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allowed_authorities: Vec::new(),
+            memory_limit: 64 << 20,
+            cpu_budget: Duration::from_secs(10),
+            post_deadline: Duration::from_secs(180),
+            ask_margin: Duration::from_secs(60),
+            max_request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Policy {
+    /// A policy that allows exactly the host of `api_base` (e.g. `https://discord.com/api/v10`).
+    pub fn for_api_base(api_base: &str) -> Result<Policy, String> {
+        let mut p = Policy::default();
+        p.allow_url(api_base)?;
+        Ok(p)
+    }
+
+    /// Also allow the host of `url`.
+    pub fn allow_url(&mut self, url: &str) -> Result<(), String> {
+        let authority = authority_of(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
+        if !self.allowed_authorities.contains(&authority) {
+            self.allowed_authorities.push(authority);
+        }
+        Ok(())
+    }
+
+    /// Whether a request to `scheme://authority` may leave the sandbox.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        let Some(authority) = uri.authority() else {
+            return false;
+        };
+        let port = authority.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("http") => 80,
+            _ => 443,
+        });
+        let key = format!("{}:{port}", authority.host().to_ascii_lowercase());
+        self.allowed_authorities.contains(&key)
+    }
+
+    /// CPU budget in epoch ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        (self.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}
+
+/// `host:port` of an http(s) URL, lower case, with the scheme's default port filled in.
+pub fn authority_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let default = match uri.scheme_str()? {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let a = uri.authority()?;
+    if a.host().is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}:{}",
+        a.host().to_ascii_lowercase(),
+        a.port_u16().unwrap_or(default)
+    ))
+}
+
+/// The `wasi:http` hook that enforces the egress policy for one store.
+pub struct EgressHooks {
+    pub policy: Arc<Policy>,
+    /// Denied destinations, for the host's log and for tests.
+    pub denied: Arc<Mutex<Vec<String>>>,
+}
+
+impl WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                )>,
+            > + Send,
+    > {
+        drop(fut);
+        if !self.policy.allows(request.uri()) {
+            let what = format!("{} {}", request.method(), redact_uri(request.uri()));
+            if let Ok(mut d) = self.denied.lock() {
+                d.push(what);
+            }
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let max = self.policy.max_request_timeout;
+        let clamp = |t: Option<Duration>| Some(t.unwrap_or(max).min(max));
+        let options = RequestOptions {
+            connect_timeout: clamp(options.and_then(|o| o.connect_timeout)),
+            first_byte_timeout: clamp(options.and_then(|o| o.first_byte_timeout)),
+            between_bytes_timeout: clamp(options.and_then(|o| o.between_bytes_timeout)),
+        };
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (res, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+/// Scheme, authority and path of a URI, without the query (which could carry secrets).
+fn redact_uri(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("?"),
+        uri.authority().map_or("", |a| a.as_str()),
+        uri.path()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_only_the_api_base_host_and_port() {
+        let p = Policy::for_api_base("https://discord.com/api/v10").unwrap();
+        assert!(p.allows(&"https://discord.com/api/v10/users/@me".parse().unwrap()));
+        assert!(p.allows(&"https://DISCORD.com:443/x".parse().unwrap()));
+        assert!(!p.allows(&"https://discord.com:8443/x".parse().unwrap()));
+        assert!(!p.allows(&"http://discord.com/x".parse().unwrap()));
+        assert!(!p.allows(&"https://evil.example/x".parse().unwrap()));
+        assert!(!p.allows(&"https://discord.com.evil.example/x".parse().unwrap()));
+        assert!(!p.allows(&"/relative".parse().unwrap()));
+    }
+
+    #[test]
+    fn loopback_base_allows_that_port_only() {
+        let mut p = Policy::for_api_base("http://127.0.0.1:5000/api/v10").unwrap();
+        assert!(p.allows(&"http://127.0.0.1:5000/api/v10/x".parse().unwrap()));
+        assert!(!p.allows(&"http://127.0.0.1:5001/".parse().unwrap()));
+        p.allow_url("https://hooks.example.com").unwrap();
+        assert!(p.allows(&"https://hooks.example.com/a".parse().unwrap()));
+        assert!(p.allow_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn cpu_budget_in_ticks() {
+        let p = Policy {
+            cpu_budget: Duration::from_millis(250),
+            ..Policy::default()
+        };
+        assert_eq!(p.cpu_ticks(), 25);
+    }
+}

@@ -1,0 +1,227 @@
+//! Secrets: a file store under the alerter home (`alerter secret create`), `{{name.key}}`
+//! references resolved at run time, and the [`Redactor`] that keeps secret values out of every
+//! line the host prints or logs.
+//!
+//! Layout: `$ALERTER_HOME/secrets/<name>.json`, a JSON object of key -> value, mode 0600, in a
+//! directory of mode 0700. Values are never printed back.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Secrets kept in files only their owner can read.
+#[derive(Debug, Clone)]
+pub struct SecretStore {
+    dir: PathBuf,
+}
+
+/// A `{{name.key}}` reference that could not be resolved, or a store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret reference `{{{{{0}.{1}}}}}` cannot be resolved: there is no secret `{0}` (create it with `alerter secret create {0} --{1}=...`)")]
+    NoSecret(String, String),
+    #[error("secret reference `{{{{{0}.{1}}}}}` cannot be resolved: secret `{0}` has no key `{1}`")]
+    NoKey(String, String),
+    #[error("invalid secret name `{0}`: use letters, digits, `-` and `_`")]
+    BadName(String),
+    #[error("secret store {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl SecretStore {
+    pub fn new(home: &Path) -> SecretStore {
+        SecretStore {
+            dir: home.join("secrets"),
+        }
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf, SecretError> {
+        if !valid_name(name) {
+            return Err(SecretError::BadName(name.to_string()));
+        }
+        Ok(self.dir.join(format!("{name}.json")))
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SecretError + '_ {
+        move |source| SecretError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Create or replace a secret with the given key/value pairs (file mode 0600).
+    pub fn create(&self, name: &str, values: &BTreeMap<String, String>) -> Result<(), SecretError> {
+        let path = self.path(name)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(Self::io(&self.dir))?;
+        let json = serde_json::to_vec_pretty(values).unwrap_or_default();
+        let tmp = path.with_extension("json.tmp");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(Self::io(&tmp))?;
+        // An existing tmp file keeps its mode: force 0600.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(Self::io(&tmp))?;
+        f.write_all(&json).map_err(Self::io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(Self::io(&path))
+    }
+
+    /// The key/value pairs of a secret, `None` if it does not exist.
+    pub fn get(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, SecretError> {
+        let path = self.path(name)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| SecretError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Self::io(&path)(e)),
+        }
+    }
+
+    /// Secret names, sorted.
+    pub fn list(&self) -> Result<Vec<String>, SecretError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Self::io(&self.dir)(e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(String::from))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Delete a secret; `false` if it did not exist.
+    pub fn delete(&self, name: &str) -> Result<bool, SecretError> {
+        let path = self.path(name)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Self::io(&path)(e)),
+        }
+    }
+
+    /// Resolve a value that may be a `{{name.key}}` reference. Plain values pass through.
+    pub fn resolve(&self, value: &str) -> Result<String, SecretError> {
+        match parse_reference(value) {
+            None => Ok(value.to_string()),
+            Some((name, key)) => {
+                let secret = self
+                    .get(name)?
+                    .ok_or_else(|| SecretError::NoSecret(name.into(), key.into()))?;
+                secret
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| SecretError::NoKey(name.into(), key.into()))
+            }
+        }
+    }
+}
+
+/// `{{name.key}}` (spaces inside the braces allowed) -> `(name, key)`.
+pub fn parse_reference(value: &str) -> Option<(&str, &str)> {
+    let inner = value.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let (name, key) = inner.split_once('.')?;
+    (!name.is_empty() && !key.is_empty()).then_some((name.trim(), key.trim()))
+}
+
+/// Replaces secret values (and the token part of `Bot <token>`) with `[redacted]`.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Redactor {
+        let mut secrets: Vec<String> = secrets
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.len() >= 4)
+            .collect();
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_home(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("alerter-secrets-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn create_resolve_list_delete_with_private_files() {
+        let home = temp_home("crud");
+        let store = SecretStore::new(&home);
+        let mut v = BTreeMap::new();
+        v.insert("discord_token".to_string(), "s3cr3t.token".to_string());
+        store.create("discord_secret", &v).unwrap();
+        let meta = std::fs::metadata(home.join("secrets/discord_secret.json")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let dmeta = std::fs::metadata(home.join("secrets")).unwrap();
+        assert_eq!(dmeta.permissions().mode() & 0o777, 0o700);
+        assert_eq!(store.resolve("{{discord_secret.discord_token}}").unwrap(), "s3cr3t.token");
+        assert_eq!(store.resolve("{{ discord_secret.discord_token }}").unwrap(), "s3cr3t.token");
+        assert_eq!(store.resolve("literal").unwrap(), "literal");
+        assert_eq!(store.list().unwrap(), ["discord_secret"]);
+        assert!(store.delete("discord_secret").unwrap());
+        assert!(!store.delete("discord_secret").unwrap());
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn unresolved_references_name_the_reference() {
+        let home = temp_home("unresolved");
+        let store = SecretStore::new(&home);
+        let e = store.resolve("{{nope.discord_token}}").unwrap_err().to_string();
+        assert!(e.contains("{{nope.discord_token}}"), "{e}");
+        let mut v = BTreeMap::new();
+        v.insert("other".to_string(), "x".to_string());
+        store.create("s", &v).unwrap();
+        let e = store.resolve("{{s.discord_token}}").unwrap_err().to_string();
+        assert!(e.contains("has no key `discord_token`"), "{e}");
+        assert!(matches!(store.create("../evil", &v), Err(SecretError::BadName(_))));
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn redactor_hides_every_secret() {
+        let secrets = ["abc.def.ghi".to_string(), "abc".to_string()];
+        let r = Redactor::new(&secrets);
+        assert_eq!(r.redact("Bot abc.def.ghi failed"), "Bot [redacted] failed");
+        // Too short to redact safely (would mangle ordinary words): left alone.
+        assert_eq!(r.redact("abc"), "abc");
+    }
+}
