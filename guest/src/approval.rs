@@ -1,1 +1,400 @@
-//! Which answers decide an ask (implemented with the ask issue).
+//! Which answers decide an ask: keyword matching, reaction emoji, and who is entitled to answer.
+//! Pure functions; `ask.rs` feeds them what it reads from Discord.
+
+use crate::snowflake;
+use crate::wit::{AlertError, Params};
+
+/// ZenML's defaults.
+pub const DEFAULT_APPROVE: [&str; 4] = ["approve", "LGTM", "ok", "yes"];
+pub const DEFAULT_DISAPPROVE: [&str; 4] = ["decline", "disapprove", "no", "reject"];
+/// Reactions the bot adds to a question.
+pub const APPROVE_EMOJI: &str = "✅";
+pub const DISAPPROVE_EMOJI: &str = "❌";
+
+/// Approve or disapprove, and the keyword or emoji that said so.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Approve(String),
+    Disapprove(String),
+}
+
+/// How a question is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    pub approve: Vec<String>,
+    pub disapprove: Vec<String>,
+    pub ignore_case: bool,
+    /// With neither approvers nor roles, any human counts.
+    pub approvers: Vec<u64>,
+    pub approver_roles: Vec<String>,
+    pub required_approvals: u32,
+    pub bot_id: u64,
+}
+
+impl Rules {
+    /// Build the rules from params, validating keywords and ids before anything is sent.
+    pub fn from_params(params: &Params, bot_id: u64) -> Result<Rules, AlertError> {
+        let list = |given: &Option<Vec<String>>, default: &[&str], what: &str| {
+            let words: Vec<String> = match given {
+                Some(w) => w.clone(),
+                None => default.iter().map(|s| s.to_string()).collect(),
+            };
+            if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
+                return Err(AlertError::InvalidInput(format!(
+                    "{what} keywords must be a non-empty list of non-empty words"
+                )));
+            }
+            Ok(words)
+        };
+        let approve = list(&params.approve_keywords, &DEFAULT_APPROVE, "approve")?;
+        let disapprove = list(
+            &params.disapprove_keywords,
+            &DEFAULT_DISAPPROVE,
+            "disapprove",
+        )?;
+        let settings = params.ask.as_ref();
+        let ignore_case = settings.is_some_and(|s| s.ignore_case);
+        let norm = |w: &str| normalize(w, ignore_case);
+        if let Some(both) = approve
+            .iter()
+            .find(|a| disapprove.iter().any(|d| norm(d) == norm(a)))
+        {
+            return Err(AlertError::InvalidInput(format!(
+                "`{both}` is both an approve and a disapprove keyword"
+            )));
+        }
+        let mut approvers = Vec::new();
+        let mut approver_roles = Vec::new();
+        if let Some(s) = settings {
+            for id in &s.approvers {
+                approvers.push(
+                    snowflake::parse(id.trim())
+                        .filter(|_| snowflake::is_valid(id.trim()))
+                        .ok_or_else(|| {
+                            AlertError::InvalidInput(format!(
+                                "approver `{id}` is not a Discord user id"
+                            ))
+                        })?,
+                );
+            }
+            for id in &s.approver_roles {
+                if !snowflake::is_valid(id.trim()) {
+                    return Err(AlertError::InvalidInput(format!(
+                        "approver role `{id}` is not a Discord role id"
+                    )));
+                }
+                approver_roles.push(id.trim().to_string());
+            }
+        }
+        let required_approvals = settings.and_then(|s| s.required_approvals).unwrap_or(1);
+        if required_approvals == 0 {
+            return Err(AlertError::InvalidInput(
+                "required approvals must be at least 1".into(),
+            ));
+        }
+        Ok(Rules {
+            approve,
+            disapprove,
+            ignore_case,
+            approvers,
+            approver_roles,
+            required_approvals,
+            bot_id,
+        })
+    }
+
+    /// Whether anyone may answer (no approver list and no roles).
+    pub fn open_to_all(&self) -> bool {
+        self.approvers.is_empty() && self.approver_roles.is_empty()
+    }
+
+    /// Match a message's text. Leading mentions of the bot (`<@id>`, `<@!id>`) are ignored, so
+    /// people without the message-content intent can write `@bot LGTM`.
+    pub fn match_text(&self, content: &str) -> Option<Verdict> {
+        let text = strip_bot_mentions(content, self.bot_id);
+        let text = normalize(text, self.ignore_case);
+        if let Some(k) = self
+            .approve
+            .iter()
+            .find(|k| normalize(k, self.ignore_case) == text)
+        {
+            return Some(Verdict::Approve(k.clone()));
+        }
+        self.disapprove
+            .iter()
+            .find(|k| normalize(k, self.ignore_case) == text)
+            .map(|k| Verdict::Disapprove(k.clone()))
+    }
+
+    /// Match a reaction: ✅ / ❌, or an emoji that is itself a keyword.
+    pub fn match_emoji(&self, emoji: &str) -> Option<Verdict> {
+        if emoji == APPROVE_EMOJI || self.approve.iter().any(|k| k == emoji) {
+            return Some(Verdict::Approve(emoji.to_string()));
+        }
+        if emoji == DISAPPROVE_EMOJI || self.disapprove.iter().any(|k| k == emoji) {
+            return Some(Verdict::Disapprove(emoji.to_string()));
+        }
+        None
+    }
+
+    /// Emoji whose reactions may decide (the bot adds the first two).
+    pub fn reaction_emoji(&self) -> Vec<String> {
+        let mut out = vec![APPROVE_EMOJI.to_string(), DISAPPROVE_EMOJI.to_string()];
+        for k in self.approve.iter().chain(&self.disapprove) {
+            if is_single_emoji(k) && !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
+    }
+
+    /// Entitlement of a user who is not a bot: listed, or (`roles` known) holding a listed role.
+    pub fn entitled(&self, user_id: u64, is_bot: bool, roles: Option<&[String]>) -> bool {
+        if is_bot || user_id == self.bot_id {
+            return false;
+        }
+        if self.open_to_all() || self.approvers.contains(&user_id) {
+            return true;
+        }
+        roles.is_some_and(|r| r.iter().any(|role| self.approver_roles.contains(role)))
+    }
+
+    /// One line telling people how to answer.
+    pub fn instructions(&self, timeout_ms: u64) -> String {
+        let quote = |w: &[String]| {
+            w.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let who = if self.open_to_all() {
+            String::new()
+        } else {
+            let mut names: Vec<String> = self.approvers.iter().map(|u| format!("<@{u}>")).collect();
+            names.extend(self.approver_roles.iter().map(|r| format!("<@&{r}>")));
+            format!(" Only {} can decide.", names.join(", "))
+        };
+        let need = if self.required_approvals > 1 {
+            format!(" {} approvals needed.", self.required_approvals)
+        } else {
+            String::new()
+        };
+        format!(
+            "**Answer** with {APPROVE_EMOJI} / {DISAPPROVE_EMOJI}, or reply {} to approve or {} to decline{}. \
+             Waiting up to {}.{who}{need}",
+            quote(&self.approve),
+            quote(&self.disapprove),
+            if self.ignore_case { " (any case)" } else { "" },
+            human_duration(timeout_ms)
+        )
+    }
+}
+
+fn normalize(s: &str, ignore_case: bool) -> String {
+    if ignore_case {
+        s.trim().to_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+fn strip_bot_mentions(content: &str, bot_id: u64) -> &str {
+    let plain = format!("<@{bot_id}>");
+    let nick = format!("<@!{bot_id}>");
+    let mut text = content;
+    loop {
+        let t = text.trim_start();
+        if let Some(rest) = t.strip_prefix(&plain).or_else(|| t.strip_prefix(&nick)) {
+            text = rest.trim_start();
+        } else {
+            return if text.len() == content.len() {
+                content
+            } else {
+                text
+            };
+        }
+    }
+}
+
+/// A keyword that is one emoji (possibly with modifiers), usable as a reaction.
+fn is_single_emoji(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if (c as u32) >= 0x2190 && !c.is_alphanumeric() => {
+            chars.all(|c| (c as u32) >= 0x1F000 || matches!(c as u32, 0x200D | 0xFE0F | 0x20E3))
+        }
+        _ => false,
+    }
+}
+
+/// "5 min", "90 s", "2 h".
+pub fn human_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{} h", s / 3600)
+    } else if s >= 120 && s.is_multiple_of(60) {
+        format!("{} min", s / 60)
+    } else if ms.is_multiple_of(1000) {
+        format!("{s} s")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wit::AskSettings;
+
+    const BOT: u64 = 900_000_000_000_000_001;
+
+    fn params(ask: Option<AskSettings>) -> Params {
+        Params {
+            channel_id: None,
+            approve_keywords: None,
+            disapprove_keywords: None,
+            payload: None,
+            include_format_blocks: None,
+            severity: None,
+            mention_users: vec![],
+            mention_roles: vec![],
+            ask,
+        }
+    }
+
+    fn settings() -> AskSettings {
+        AskSettings {
+            timeout_ms: None,
+            poll_interval_ms: None,
+            approvers: vec![],
+            approver_roles: vec![],
+            ignore_case: false,
+            required_approvals: None,
+        }
+    }
+
+    #[test]
+    fn defaults_match_exactly_and_case_sensitively() {
+        let r = Rules::from_params(&params(None), BOT).unwrap();
+        assert_eq!(r.match_text("LGTM"), Some(Verdict::Approve("LGTM".into())));
+        assert_eq!(r.match_text("no"), Some(Verdict::Disapprove("no".into())));
+        assert_eq!(r.match_text("lgtm"), None);
+        assert_eq!(r.match_text(" LGTM"), None);
+        assert_eq!(r.match_text("LGTM!"), None);
+        assert_eq!(r.match_text("yes please"), None);
+    }
+
+    #[test]
+    fn ignore_case_trims_and_folds() {
+        let mut s = settings();
+        s.ignore_case = true;
+        let r = Rules::from_params(&params(Some(s)), BOT).unwrap();
+        assert_eq!(
+            r.match_text("  lgtm \n"),
+            Some(Verdict::Approve("LGTM".into()))
+        );
+        assert_eq!(
+            r.match_text("REJECT"),
+            Some(Verdict::Disapprove("reject".into()))
+        );
+    }
+
+    #[test]
+    fn bot_mentions_before_the_keyword_are_ignored() {
+        let r = Rules::from_params(&params(None), BOT).unwrap();
+        assert_eq!(
+            r.match_text(&format!("<@{BOT}> LGTM")),
+            Some(Verdict::Approve("LGTM".into()))
+        );
+        assert_eq!(
+            r.match_text(&format!("<@!{BOT}>yes")),
+            Some(Verdict::Approve("yes".into()))
+        );
+        assert_eq!(r.match_text("<@123456789012345678> LGTM"), None);
+    }
+
+    #[test]
+    fn custom_multi_word_and_emoji_keywords() {
+        let mut p = params(None);
+        p.approve_keywords = Some(vec!["ship it".into(), "🚀".into()]);
+        p.disapprove_keywords = Some(vec!["hold the line".into()]);
+        let r = Rules::from_params(&p, BOT).unwrap();
+        assert_eq!(
+            r.match_text("ship it"),
+            Some(Verdict::Approve("ship it".into()))
+        );
+        assert_eq!(r.match_text("🚀"), Some(Verdict::Approve("🚀".into())));
+        assert_eq!(
+            r.match_text("hold the line"),
+            Some(Verdict::Disapprove("hold the line".into()))
+        );
+        assert_eq!(
+            r.match_text("LGTM"),
+            None,
+            "custom keywords replace the defaults"
+        );
+        assert_eq!(r.match_emoji("🚀"), Some(Verdict::Approve("🚀".into())));
+        assert!(r.reaction_emoji().contains(&"🚀".to_string()));
+        assert_eq!(r.match_emoji("✅"), Some(Verdict::Approve("✅".into())));
+        assert_eq!(r.match_emoji("❌"), Some(Verdict::Disapprove("❌".into())));
+        assert_eq!(r.match_emoji("👀"), None);
+    }
+
+    #[test]
+    fn invalid_keywords_and_ids_are_rejected_up_front() {
+        let mut p = params(None);
+        p.approve_keywords = Some(vec!["ok".into()]);
+        p.disapprove_keywords = Some(vec!["ok".into()]);
+        assert!(
+            matches!(Rules::from_params(&p, BOT), Err(AlertError::InvalidInput(m)) if m.contains("both"))
+        );
+        let mut p = params(None);
+        p.approve_keywords = Some(vec![]);
+        assert!(Rules::from_params(&p, BOT).is_err());
+        let mut s = settings();
+        s.approvers = vec!["alice".into()];
+        assert!(
+            matches!(Rules::from_params(&params(Some(s)), BOT), Err(AlertError::InvalidInput(m)) if m.contains("alice"))
+        );
+        let mut s = settings();
+        s.required_approvals = Some(0);
+        assert!(Rules::from_params(&params(Some(s)), BOT).is_err());
+    }
+
+    #[test]
+    fn entitlement_excludes_bots_and_honours_lists_and_roles() {
+        let open = Rules::from_params(&params(None), BOT).unwrap();
+        assert!(open.entitled(1, false, None));
+        assert!(!open.entitled(1, true, None), "other bots never count");
+        assert!(
+            !open.entitled(BOT, false, None),
+            "the bot itself never counts"
+        );
+        let mut s = settings();
+        s.approvers = vec!["111111111111111111".into()];
+        s.approver_roles = vec!["222222222222222222".into()];
+        let r = Rules::from_params(&params(Some(s)), BOT).unwrap();
+        assert!(r.entitled(111_111_111_111_111_111, false, None));
+        assert!(!r.entitled(333_333_333_333_333_333, false, None));
+        assert!(r.entitled(
+            333_333_333_333_333_333,
+            false,
+            Some(&["222222222222222222".into()])
+        ));
+        assert!(!r.entitled(
+            333_333_333_333_333_333,
+            false,
+            Some(&["444444444444444444".into()])
+        ));
+    }
+
+    #[test]
+    fn instructions_name_keywords_and_timeout() {
+        let r = Rules::from_params(&params(None), BOT).unwrap();
+        let text = r.instructions(300_000);
+        assert!(text.contains("`LGTM`") && text.contains("`reject`") && text.contains("5 min"));
+        assert!(text.contains("✅"));
+        assert_eq!(human_duration(1_500), "1.5 s");
+        assert_eq!(human_duration(7_200_000), "2 h");
+    }
+}

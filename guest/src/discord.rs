@@ -87,6 +87,8 @@ pub trait Transport {
     /// Wall-clock time, Unix milliseconds.
     fn unix_ms(&self) -> u64;
     fn random_u64(&mut self) -> u64;
+    /// Tell the operator something once (e.g. a missing intent); never contains secrets.
+    fn notice(&mut self, text: &str);
 }
 
 const MS: u64 = 1_000_000;
@@ -200,7 +202,9 @@ impl<T: Transport> Client<T> {
                     continue;
                 }
                 Err(TransportError::Denied(why)) => {
-                    return Err(AlertError::Transport(format!("request denied by the host: {why}")))
+                    return Err(AlertError::Transport(format!(
+                        "request denied by the host: {why}"
+                    )))
                 }
                 Err(TransportError::Invalid(why)) => return Err(AlertError::InvalidConfig(why)),
             };
@@ -259,7 +263,9 @@ impl<T: Transport> Client<T> {
         let secs = body.retry_after.unwrap_or(0.0).max(0.0);
         let wait = (secs * SEC as f64) as u64;
         let global = body.global.unwrap_or(false)
-            || response.header("x-ratelimit-global").is_some_and(|v| v == "true");
+            || response
+                .header("x-ratelimit-global")
+                .is_some_and(|v| v == "true");
         if global {
             self.global_until_ns = self.transport.now_ns().saturating_add(wait);
         }
@@ -387,6 +393,22 @@ pub fn api_error(response: &HttpResponse) -> AlertError {
     }
 }
 
+/// A short description of an error for notices.
+pub fn short(e: &AlertError) -> String {
+    match e {
+        AlertError::InvalidConfig(m) | AlertError::InvalidInput(m) | AlertError::Transport(m) => {
+            m.clone()
+        }
+        AlertError::Unauthorized(a)
+        | AlertError::Forbidden(a)
+        | AlertError::NotFound(a)
+        | AlertError::Api(a) => {
+            format!("HTTP {}: {}", a.status, a.message)
+        }
+        AlertError::RateLimited(r) => r.message.clone(),
+    }
+}
+
 /// Flatten Discord's nested `errors` object into `path: message` lines.
 fn field_errors(errors: &Value) -> Vec<String> {
     fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
@@ -394,7 +416,10 @@ fn field_errors(errors: &Value) -> Vec<String> {
         for (key, child) in map {
             if key == "_errors" {
                 for e in child.as_array().into_iter().flatten() {
-                    let msg = e.get("message").and_then(Value::as_str).unwrap_or("invalid");
+                    let msg = e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("invalid");
                     out.push(format!("{}: {msg}", path.join(".")));
                 }
             } else {
@@ -435,7 +460,14 @@ pub mod fake {
         pub sleeps: Vec<u64>,
         /// When the script runs out, answer with this (e.g. an empty message list).
         pub fallback: Option<HttpResponse>,
+        pub notices: Vec<String>,
         seed: u64,
+    }
+
+    impl Default for FakeTransport {
+        fn default() -> Self {
+            Self::new()
+        }
     }
 
     impl FakeTransport {
@@ -446,6 +478,7 @@ pub mod fake {
                 replies: VecDeque::new(),
                 sleeps: Vec::new(),
                 fallback: None,
+                notices: Vec::new(),
                 seed: 42,
             }
         }
@@ -496,6 +529,9 @@ pub mod fake {
             self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
             self.seed >> 11
         }
+        fn notice(&mut self, text: &str) {
+            self.notices.push(text.to_string());
+        }
     }
 }
 
@@ -510,7 +546,12 @@ mod tests {
 
     fn post(c: &mut Client<FakeTransport>) -> Result<HttpResponse, AlertError> {
         let body = serde_json::json!({"content": "hi"});
-        c.call(Method::Post, "/channels/1/messages", "POST /channels/1/messages", Some(&body))
+        c.call(
+            Method::Post,
+            "/channels/1/messages",
+            "POST /channels/1/messages",
+            Some(&body),
+        )
     }
 
     #[test]
@@ -521,7 +562,12 @@ mod tests {
         post(&mut c).unwrap();
         let (req, _) = &c.transport_ref().sent[0];
         assert_eq!(req.url, "http://127.0.0.1:9/api/v10/channels/1/messages");
-        let h = |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let h = |n: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(h("authorization").as_deref(), Some("Bot tok.en"));
         assert!(h("user-agent").unwrap().starts_with("DiscordBot (https://"));
         assert_eq!(h("content-length").as_deref(), Some("16"));
@@ -543,7 +589,10 @@ mod tests {
     #[test]
     fn retry_after_longer_than_deadline_fails_at_once_as_rate_limited() {
         let mut t = FakeTransport::new();
-        t.reply(429, r#"{"message":"slow down","retry_after":60,"global":true,"code":0}"#);
+        t.reply(
+            429,
+            r#"{"message":"slow down","retry_after":60,"global":true,"code":0}"#,
+        );
         let mut c = client(t, 5_000);
         match post(&mut c) {
             Err(AlertError::RateLimited(r)) => {
@@ -560,7 +609,9 @@ mod tests {
         let mut t = FakeTransport::new();
         t.reply(429, "<html>error 1015</html>");
         let mut c = client(t, 30_000);
-        assert!(matches!(post(&mut c), Err(AlertError::RateLimited(r)) if r.message.contains("Cloudflare")));
+        assert!(
+            matches!(post(&mut c), Err(AlertError::RateLimited(r)) if r.message.contains("Cloudflare"))
+        );
         assert_eq!(c.transport_ref().sent.len(), 1);
     }
 
@@ -570,7 +621,10 @@ mod tests {
         t.reply(500, r#"{"message":"boom","code":0}"#)
             .reply(502, "bad gateway")
             .reply_with(Err(TransportError::Failed("connection reset".into())))
-            .reply(503, r#"{"message":"API resource is currently overloaded.","code":130000}"#)
+            .reply(
+                503,
+                r#"{"message":"API resource is currently overloaded.","code":130000}"#,
+            )
             .reply(200, "{}");
         let mut c = client(t, 30_000);
         post(&mut c).unwrap();
@@ -600,7 +654,10 @@ mod tests {
             (401, r#"{"message":"401: Unauthorized","code":0}"#),
             (403, r#"{"message":"Missing Access","code":50001}"#),
             (404, r#"{"message":"Unknown Channel","code":10003}"#),
-            (400, r#"{"message":"Invalid Form Body","code":50035,"errors":{"content":{"_errors":[{"code":"BASE_TYPE_MAX_LENGTH","message":"Must be 2000 or fewer in length."}]}}}"#),
+            (
+                400,
+                r#"{"message":"Invalid Form Body","code":50035,"errors":{"content":{"_errors":[{"code":"BASE_TYPE_MAX_LENGTH","message":"Must be 2000 or fewer in length."}]}}}"#,
+            ),
         ] {
             let mut t = FakeTransport::new();
             t.reply(status, body);
@@ -645,8 +702,11 @@ mod tests {
     #[test]
     fn global_429_pauses_other_routes() {
         let mut t = FakeTransport::new();
-        t.reply(429, r#"{"message":"global","retry_after":2.0,"global":true,"code":0}"#)
-            .reply(200, "{}");
+        t.reply(
+            429,
+            r#"{"message":"global","retry_after":2.0,"global":true,"code":0}"#,
+        )
+        .reply(200, "{}");
         let mut c = client(t, 1_000);
         // The first call gives up (2 s > 1 s deadline) but remembers the global pause.
         assert!(post(&mut c).is_err());
@@ -659,7 +719,9 @@ mod tests {
     #[test]
     fn denied_requests_are_transport_errors_without_retry() {
         let mut t = FakeTransport::new();
-        t.reply_with(Err(TransportError::Denied("evil.example is not allowed".into())));
+        t.reply_with(Err(TransportError::Denied(
+            "evil.example is not allowed".into(),
+        )));
         let mut c = client(t, 30_000);
         assert!(matches!(post(&mut c), Err(AlertError::Transport(m)) if m.contains("denied")));
         assert_eq!(c.transport_ref().sent.len(), 1);

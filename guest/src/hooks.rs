@@ -14,10 +14,7 @@ const INLINE_TRACEBACK: usize = 3000;
 pub fn success_message(ctx: &RunContext) -> Document {
     Document {
         title: Some("Pipeline Success Notification".into()),
-        body: Some(format!(
-            "{} finished successfully.",
-            where_text(ctx)
-        )),
+        body: Some(format!("{} finished successfully.", where_text(ctx))),
         fields: context_fields(ctx, None),
         severity: Some(Severity::Success),
         ..Document::default()
@@ -49,7 +46,14 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
             } else {
                 let lines: Vec<&str> = tb.lines().collect();
                 let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
-                let tail: String = tail.chars().rev().take(1500).collect::<Vec<_>>().into_iter().rev().collect();
+                let tail: String = tail
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
                 doc.lead = Some(format!(
                     "{summary}\n\n**End of the traceback**\n```python\n{tail}\n```"
                 ));
@@ -112,7 +116,10 @@ mod tests {
         assert_eq!(d.title.as_deref(), Some("Pipeline Success Notification"));
         assert!(d.body.unwrap().contains("`training-2026_11_28`"));
         assert!(d.fields.iter().any(|(k, v)| k == "Stack" && v == "prod"));
-        assert!(d.fields.iter().any(|(k, v)| k == "param: lr" && v == "0.01"));
+        assert!(d
+            .fields
+            .iter()
+            .any(|(k, v)| k == "param: lr" && v == "0.01"));
     }
 
     #[test]
@@ -130,7 +137,10 @@ mod tests {
         assert_eq!(d.title.as_deref(), Some("Pipeline Failure Alert"));
         assert!(d.lead.as_ref().unwrap().contains("ValueError: loss is NaN"));
         assert!(d.body.as_ref().unwrap().contains(tb.trim_end()));
-        assert!(d.fields.iter().any(|(k, v)| k == "Exception" && v == "ValueError"));
+        assert!(d
+            .fields
+            .iter()
+            .any(|(k, v)| k == "Exception" && v == "ValueError"));
     }
 
     #[test]
@@ -142,6 +152,9 @@ mod tests {
         };
         let d = failure_message(&ctx(), &exc);
         assert!(d.lead.is_none());
-        assert!(d.body.unwrap().contains("```python\nTraceback...\nKeyError: 'x'\n```"));
+        assert!(d
+            .body
+            .unwrap()
+            .contains("```python\nTraceback...\nKeyError: 'x'\n```"));
     }
 }

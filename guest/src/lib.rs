@@ -12,11 +12,11 @@ pub mod ask;
 pub mod config;
 pub mod discord;
 pub mod hooks;
+#[cfg(target_arch = "wasm32")]
+mod platform;
 pub mod render;
 pub mod service;
 pub mod snowflake;
-#[cfg(target_arch = "wasm32")]
-mod platform;
 
 wit_bindgen::generate!({
     world: "flavor",

@@ -16,7 +16,9 @@ use crate::wasmcloud::secrets::{reveal, store as secrets};
 use crate::wit::AlertError;
 
 /// Build a [`Service`] from the host's config and secrets, then run `f` with it.
-pub fn run<R>(f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>) -> Result<R, AlertError> {
+pub fn run<R>(
+    f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>,
+) -> Result<R, AlertError> {
     let settings = Settings::from_lookup(|key| {
         crate::wasi::config::store::get(key).map_err(|e| format!("{e:?}"))
     })?;
@@ -72,6 +74,10 @@ impl Transport for WasiTransport {
     fn random_u64(&mut self) -> u64 {
         wasip2::random::random::get_random_u64()
     }
+
+    fn notice(&mut self, text: &str) {
+        eprintln!("warning: {text}");
+    }
 }
 
 fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -80,7 +86,10 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
     } else if let Some(r) = request.url.strip_prefix("http://") {
         (Scheme::Http, r)
     } else {
-        return Err(TransportError::Invalid(format!("unsupported URL scheme in {}", request.url)));
+        return Err(TransportError::Invalid(format!(
+            "unsupported URL scheme in {}",
+            request.url
+        )));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
@@ -100,11 +109,15 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         Method::Put => WasiMethod::Put,
         Method::Patch => WasiMethod::Patch,
     };
-    let invalid = |what: &str| TransportError::Invalid(format!("invalid {what} in {}", request.url));
+    let invalid =
+        |what: &str| TransportError::Invalid(format!("invalid {what} in {}", request.url));
     out.set_method(&method).map_err(|()| invalid("method"))?;
-    out.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
-    out.set_authority(Some(authority)).map_err(|()| invalid("authority"))?;
-    out.set_path_with_query(Some(path)).map_err(|()| invalid("path"))?;
+    out.set_scheme(Some(&scheme))
+        .map_err(|()| invalid("scheme"))?;
+    out.set_authority(Some(authority))
+        .map_err(|()| invalid("authority"))?;
+    out.set_path_with_query(Some(path))
+        .map_err(|()| invalid("path"))?;
 
     let options = RequestOptions::new();
     // A host may refuse to set timeouts; then its own defaults apply.
@@ -119,7 +132,10 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
     if let Some(bytes) = &request.body {
         match body.write() {
             Ok(mut stream) => {
-                write_ok = stream.write_all(bytes).and_then(|()| Write::flush(&mut stream)).is_ok();
+                write_ok = stream
+                    .write_all(bytes)
+                    .and_then(|()| Write::flush(&mut stream))
+                    .is_ok();
             }
             Err(()) => write_ok = false,
         }
@@ -130,7 +146,9 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         Some(Ok(Ok(r))) => r,
         Some(Ok(Err(code))) => return Err(map_error(code)),
         Some(Err(())) | None => {
-            return Err(TransportError::Failed("the response was already taken".into()))
+            return Err(TransportError::Failed(
+                "the response was already taken".into(),
+            ))
         }
     };
     if let Err(code) = finished {
@@ -143,7 +161,12 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         .headers()
         .entries()
         .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
         .collect();
     let incoming = response
         .consume()
@@ -167,19 +190,21 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
 
 fn map_error(code: ErrorCode) -> TransportError {
     match code {
-        ErrorCode::HttpRequestDenied => {
-            TransportError::Denied("the host's egress policy does not allow this destination".into())
-        }
+        ErrorCode::HttpRequestDenied => TransportError::Denied(
+            "the host's egress policy does not allow this destination".into(),
+        ),
         ErrorCode::HttpRequestUriInvalid => TransportError::Invalid("invalid request URI".into()),
         ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => {
             TransportError::Failed(format!("DNS lookup failed ({code:?})"))
         }
         ErrorCode::ConnectionRefused => TransportError::Failed("connection refused".into()),
-        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout | ErrorCode::HttpResponseTimeout => {
-            TransportError::Failed(format!("timed out ({code:?})"))
-        }
-        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => TransportError::Failed(format!("timed out ({code:?})")),
+        ErrorCode::TlsProtocolError
+        | ErrorCode::TlsCertificateError
+        | ErrorCode::TlsAlertReceived(_) => {
             TransportError::Failed(format!("TLS failed ({code:?})"))
         }
         other => TransportError::Failed(format!("{other:?}")),

@@ -339,14 +339,18 @@ fn embed_messages(doc: &Document, timestamp: &str, ping: Option<&str>) -> Vec<Cr
 
     // The title: cut to the limit with a mark; the full title then opens the body.
     let mut body = String::new();
-    let title = doc.title.as_deref().filter(|t| !t.trim().is_empty()).map(|t| {
-        if len(t) <= limits::TITLE {
-            t.to_string()
-        } else {
-            body.push_str(&format!("**{}**\n\n", t.trim()));
-            format!("{}…", take_units(t, limits::TITLE - 1))
-        }
-    });
+    let title = doc
+        .title
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            if len(t) <= limits::TITLE {
+                t.to_string()
+            } else {
+                body.push_str(&format!("**{}**\n\n", t.trim()));
+                format!("{}…", take_units(t, limits::TITLE - 1))
+            }
+        });
     if let Some(lead) = &doc.lead {
         body.push_str(lead);
         if doc.body.is_some() {
@@ -378,7 +382,11 @@ fn embed_messages(doc: &Document, timestamp: &str, ping: Option<&str>) -> Vec<Cr
         image: doc.images.first().map(|u| Image { url: u.clone() }),
         ..Embed::default()
     };
-    let mut fields = doc.fields.iter().flat_map(|(k, v)| fields_for(k, v)).peekable();
+    let mut fields = doc
+        .fields
+        .iter()
+        .flat_map(|(k, v)| fields_for(k, v))
+        .peekable();
     // Fields go into the first embed while they fit, then into further embeds.
     while let Some(f) = fields.peek() {
         if first.fields.len() == limits::FIELDS
@@ -524,7 +532,10 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut rest = text;
     let mut reopen: Option<String> = None;
     while !rest.is_empty() {
-        let prefix = reopen.as_ref().map(|f| format!("{f}\n")).unwrap_or_default();
+        let prefix = reopen
+            .as_ref()
+            .map(|f| format!("{f}\n"))
+            .unwrap_or_default();
         let budget = max.saturating_sub(len(&prefix)).max(1);
         let cut = if len(rest) <= budget {
             rest.len()
@@ -657,7 +668,11 @@ mod tests {
 
     #[test]
     fn structured_message_becomes_one_embed() {
-        let m = structured("Run failed", "loss diverged", &[("epoch", "7"), ("severity", "error")]);
+        let m = structured(
+            "Run failed",
+            "loss diverged",
+            &[("epoch", "7"), ("severity", "error")],
+        );
         let out = render_msg(&m, &params()).unwrap();
         assert_eq!(out.len(), 1);
         let e = &out[0].embeds[0];
@@ -690,7 +705,10 @@ mod tests {
     #[test]
     fn empty_message_is_invalid_input() {
         for m in [Message::Text("  ".into()), structured("", "", &[])] {
-            assert!(matches!(render_msg(&m, &params()), Err(AlertError::InvalidInput(_))));
+            assert!(matches!(
+                render_msg(&m, &params()),
+                Err(AlertError::InvalidInput(_))
+            ));
         }
     }
 
@@ -733,8 +751,9 @@ mod tests {
 
     #[test]
     fn many_fields_continue_in_further_embeds() {
-        let meta: Vec<(String, String)> =
-            (0..40).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+        let meta: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("key{i}"), format!("value {i}")))
+            .collect();
         let meta_ref: Vec<(&str, &str)> =
             meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let out = render_msg(&structured("t", "b", &meta_ref), &params()).unwrap();
@@ -780,7 +799,9 @@ mod tests {
         assert_eq!(out[0].allowed_mentions.roles, ["222222222222222222"]);
         assert!(out[0].allowed_mentions.parse.is_empty());
         p.mention_users = vec!["not-an-id".into()];
-        assert!(matches!(render_msg(&structured("a", "b", &[]), &p), Err(AlertError::InvalidInput(m)) if m.contains("not-an-id")));
+        assert!(
+            matches!(render_msg(&structured("a", "b", &[]), &p), Err(AlertError::InvalidInput(m)) if m.contains("not-an-id"))
+        );
     }
 
     #[test]
@@ -793,13 +814,19 @@ mod tests {
         });
         let out = render_msg(&m, &params()).unwrap();
         assert_eq!(out[0].embeds.len(), 2);
-        assert_eq!(out[0].embeds[1].image.as_ref().unwrap().url, "https://e.x/b.png");
+        assert_eq!(
+            out[0].embeds[1].image.as_ref().unwrap().url,
+            "https://e.x/b.png"
+        );
         let bad = Message::Structured(AlerterMessage {
             title: Some("x".into()),
             body: None,
             metadata: vec![],
             images: vec!["file:///etc/passwd".into()],
         });
-        assert!(matches!(render_msg(&bad, &params()), Err(AlertError::InvalidInput(_))));
+        assert!(matches!(
+            render_msg(&bad, &params()),
+            Err(AlertError::InvalidInput(_))
+        ));
     }
 }

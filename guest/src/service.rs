@@ -69,17 +69,35 @@ impl<T: Transport> Service<T> {
         params: &Params,
     ) -> Result<PostReceipt, AlertError> {
         let channel = self.channel(params)?;
+        let parts = self.render(doc, params)?;
+        self.send_parts(&channel, parts)
+    }
+
+    /// Render a document for this call (validating mentions and content).
+    pub fn render(
+        &self,
+        doc: &Document,
+        params: &Params,
+    ) -> Result<Vec<CreateMessage>, AlertError> {
         let mentions = render::allowed_mentions(params)?;
         let now = self.client.transport_ref().unix_ms();
-        let parts = render::render(doc, &mentions, &snowflake::rfc3339(now))?;
+        render::render(doc, &mentions, &snowflake::rfc3339(now))
+    }
+
+    /// Create rendered parts in order, each after the first as a reply to the first.
+    pub fn send_parts(
+        &mut self,
+        channel: &str,
+        parts: Vec<CreateMessage>,
+    ) -> Result<PostReceipt, AlertError> {
         let batch = self.client.transport().random_u64();
         let mut ids: Vec<String> = Vec::with_capacity(parts.len());
         for (i, part) in parts.into_iter().enumerate() {
-            let created = self.create_message(&channel, part, batch, i, ids.first())?;
+            let created = self.create_message(channel, part, batch, i, ids.first())?;
             ids.push(created.id);
         }
         Ok(PostReceipt {
-            channel_id: channel,
+            channel_id: channel.to_string(),
             message_ids: ids,
         })
     }
@@ -106,15 +124,15 @@ impl<T: Transport> Service<T> {
         let route = format!("POST /channels/{channel}/messages");
         let response = self.client.call(Method::Post, &path, &route, Some(&json))?;
         serde_json::from_slice::<MessageRef>(&response.body).map_err(|e| {
-            AlertError::Transport(format!("Discord answered 200 with an unreadable message: {e}"))
+            AlertError::Transport(format!(
+                "Discord answered 200 with an unreadable message: {e}"
+            ))
         })
     }
 
-    /// Post a question and wait for the answer.
-    pub fn ask(&mut self, _question: &Message, _params: &Params) -> Result<Answer, AlertError> {
-        Err(AlertError::InvalidInput(
-            "ask is not implemented yet in this build of the Discord flavor".into(),
-        ))
+    /// Post a question and wait for the answer (see `ask.rs`).
+    pub fn ask(&mut self, question: &Message, params: &Params) -> Result<Answer, AlertError> {
+        crate::ask::ask(self, question, params)
     }
 }
 
@@ -181,7 +199,10 @@ mod tests {
             ..settings()
         };
         let svc = Service::new(s, "t", FakeTransport::new());
-        assert!(matches!(svc.channel(&params(None)), Err(AlertError::InvalidConfig(_))));
+        assert!(matches!(
+            svc.channel(&params(None)),
+            Err(AlertError::InvalidConfig(_))
+        ));
     }
 
     #[test]
@@ -209,8 +230,10 @@ mod tests {
         for b in &bodies[1..] {
             assert_eq!(b["message_reference"]["message_id"], "900000000000000001");
         }
-        let nonces: std::collections::HashSet<_> =
-            bodies.iter().map(|b| b["nonce"].as_str().unwrap().to_string()).collect();
+        let nonces: std::collections::HashSet<_> = bodies
+            .iter()
+            .map(|b| b["nonce"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(nonces.len(), 3);
         assert!(nonces.iter().all(|n| n.len() <= 25));
         assert!(bodies.iter().all(|b| b["enforce_nonce"] == true));
@@ -219,9 +242,11 @@ mod tests {
     #[test]
     fn retried_create_reuses_its_nonce() {
         let mut t = FakeTransport::new();
-        t.reply(502, "bad gateway").reply(200, &created("900000000000000001"));
+        t.reply(502, "bad gateway")
+            .reply(200, &created("900000000000000001"));
         let mut svc = Service::new(settings(), "t", t);
-        svc.post(&Message::Text("hi".into()), &params(None)).unwrap();
+        svc.post(&Message::Text("hi".into()), &params(None))
+            .unwrap();
         let sent = &svc.client.transport_ref().sent;
         assert_eq!(sent.len(), 2);
         assert_eq!(sent[0].0.body, sent[1].0.body);

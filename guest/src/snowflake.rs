@@ -60,7 +60,15 @@ mod tests {
     fn parses_real_ids_and_rejects_junk() {
         assert_eq!(parse("175928847299117063"), Some(175928847299117063));
         assert!(is_valid("175928847299117063"));
-        for bad in ["", "0", "abc", "12 3", "-5", "99999999999999999999999", "1234"] {
+        for bad in [
+            "",
+            "0",
+            "abc",
+            "12 3",
+            "-5",
+            "99999999999999999999999",
+            "1234",
+        ] {
             assert!(!is_valid(bad), "{bad:?} accepted");
         }
         // Larger than u64::MAX but 20 digits.

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alerter::config::{self, AlerterSpec, Registry, Resolved};
 use alerter::types::{
-    AlerterMessage, AskSettings, Decision, Message, MetadataEntry, MetadataValue, Params, Payload,
-    Severity,
+    AlerterMessage, AnswerVia, AskSettings, Decision, Message, MetadataEntry, MetadataValue,
+    Params, Payload, Severity,
 };
 use alerter::{exit, CallError, ExceptionInfo, Redactor, RunContext, Runtime, SecretStore};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -45,13 +45,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Post an alert.
-    #[command(after_help = "Example:\n  alerter post --title 'Nightly ETL failed' --body-file log.txt --severity error --mention-role 123456789012345678")]
+    #[command(
+        after_help = "Example:\n  alerter post --title 'Nightly ETL failed' --body-file log.txt --severity error --mention-role 123456789012345678"
+    )]
     Post(PostArgs),
     /// Post a question and wait for approve / disapprove (exit 0 approved, 1 disapproved, 4 timed out).
-    #[command(after_help = "Example:\n  alerter ask --title 'Promote model v7?' --timeout 900 --approver 123456789012345678 --json")]
+    #[command(
+        after_help = "Example:\n  alerter ask --title 'Promote model v7?' --timeout 900 --approver 123456789012345678 --json"
+    )]
     Ask(AskArgs),
     /// ZenML-style success / failure notifications for a pipeline run.
-    #[command(after_help = "Example:\n  alerter hook failure --pipeline training --run run-42 --step trainer \\\n      --exception-type ValueError --exception-message 'loss is NaN' --traceback-file -")]
+    #[command(
+        after_help = "Example:\n  alerter hook failure --pipeline training --run run-42 --step trainer \\\n      --exception-type ValueError --exception-message 'loss is NaN' --traceback-file -"
+    )]
     Hook(HookArgs),
     /// Serve the Discord REST emulator on 127.0.0.1 until interrupted.
     #[command(after_help = "Example:\n  alerter emulator --port 8765")]
@@ -238,7 +244,11 @@ pub async fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -263,13 +273,20 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor) -> Result<i32, Failure> {
             flush_guest_log(cli, &runtime, &resolved.redactor);
             let receipt = receipt?;
             if a.message.json {
-                println!("{}", receipt_json(&receipt.channel_id, &receipt.message_ids));
+                println!(
+                    "{}",
+                    receipt_json(&receipt.channel_id, &receipt.message_ids)
+                );
             } else {
                 println!(
                     "posted to channel {}: {} message{} ({})",
                     receipt.channel_id,
                     receipt.message_ids.len(),
-                    if receipt.message_ids.len() == 1 { "" } else { "s" },
+                    if receipt.message_ids.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     receipt.message_ids.join(", ")
                 );
             }
@@ -285,28 +302,27 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor) -> Result<i32, Failure> {
 /// Load the component and resolve the configuration for a call.
 fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Failure> {
     let home = config::home();
-    let spec: AlerterSpec = match (&cli.config, &cli.alerter) {
-        (Some(path), _) => config::load_file(path)?,
-        (None, Some(name)) => Registry::new(&home).load(name)?,
-        (None, None) => {
-            let names = Registry::new(&home).list();
-            match names.as_slice() {
-                [one] => Registry::new(&home).load(one)?,
-                [] => {
-                    return Err(Failure::usage(
+    let spec: AlerterSpec =
+        match (&cli.config, &cli.alerter) {
+            (Some(path), _) => config::load_file(path)?,
+            (None, Some(name)) => Registry::new(&home).load(name)?,
+            (None, None) => {
+                let names = Registry::new(&home).list();
+                match names.as_slice() {
+                    [one] => Registry::new(&home).load(one)?,
+                    [] => return Err(Failure::usage(
                         "no configuration: pass --config FILE (or ALERTER_CONFIG), or register an \
                          alerter with `alerter register NAME --flavor=discord ...`",
-                    ))
-                }
-                _ => {
-                    return Err(Failure::usage(format!(
-                        "several alerters are registered ({}); choose one with --alerter NAME",
-                        names.join(", ")
-                    )))
+                    )),
+                    _ => {
+                        return Err(Failure::usage(format!(
+                            "several alerters are registered ({}); choose one with --alerter NAME",
+                            names.join(", ")
+                        )))
+                    }
                 }
             }
-        }
-    };
+        };
     let resolved = config::resolve(&spec, &SecretStore::new(&home), &|k| std::env::var(k).ok())?;
     *redactor = resolved.redactor.clone();
     for w in &resolved.warnings {
@@ -322,7 +338,7 @@ fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Fail
 
 fn flush_guest_log(cli: &Cli, runtime: &Runtime, redactor: &Redactor) {
     for line in runtime.take_guest_log() {
-        if cli.verbose || line.starts_with("egress denied") {
+        if cli.verbose || line.starts_with("egress denied") || line.starts_with("warning:") {
             eprintln!("guest: {}", redactor.redact(&line));
         }
     }
@@ -365,7 +381,9 @@ fn typed_value(v: &str) -> MetadataValue {
         "false" => return MetadataValue::Boolean(false),
         _ => {}
     }
-    if (v.starts_with('{') || v.starts_with('[')) && serde_json::from_str::<serde_json::Value>(v).is_ok() {
+    if (v.starts_with('{') || v.starts_with('['))
+        && serde_json::from_str::<serde_json::Value>(v).is_ok()
+    {
         return MetadataValue::Json(v.to_string());
     }
     MetadataValue::Text(v.to_string())
@@ -404,11 +422,12 @@ fn build_message(a: &MessageArgs) -> Result<Message, Failure> {
 }
 
 fn build_params(a: &MessageArgs, ask: Option<AskSettings>) -> Result<Params, Failure> {
-    let payload = (a.pipeline.is_some() || a.step.is_some() || a.stack.is_some()).then(|| Payload {
-        pipeline_name: a.pipeline.clone(),
-        step_name: a.step.clone(),
-        stack_name: a.stack.clone(),
-    });
+    let payload =
+        (a.pipeline.is_some() || a.step.is_some() || a.stack.is_some()).then(|| Payload {
+            pipeline_name: a.pipeline.clone(),
+            step_name: a.step.clone(),
+            stack_name: a.stack.clone(),
+        });
     Ok(Params {
         channel_id: a.channel.clone(),
         payload,
@@ -430,7 +449,9 @@ fn seconds(v: f64, flag: &str) -> Result<u64, Failure> {
     if v.is_finite() && v > 0.0 && v <= 31_536_000.0 {
         Ok((v * 1000.0).round() as u64)
     } else {
-        Err(Failure::usage(format!("{flag} must be a positive number of seconds, got {v}")))
+        Err(Failure::usage(format!(
+            "{flag} must be a positive number of seconds, got {v}"
+        )))
     }
 }
 
@@ -441,7 +462,10 @@ fn receipt_json(channel: &str, ids: &[String]) -> serde_json::Value {
 async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Failure> {
     let message = build_message(&a.message)?;
     let timeout_ms = a.timeout.map(|t| seconds(t, "--timeout")).transpose()?;
-    let poll_ms = a.poll_interval.map(|t| seconds(t, "--poll-interval")).transpose()?;
+    let poll_ms = a
+        .poll_interval
+        .map(|t| seconds(t, "--poll-interval"))
+        .transpose()?;
     let settings = AskSettings {
         timeout_ms,
         poll_interval_ms: poll_ms,
@@ -454,9 +478,15 @@ async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Fai
     params.approve_keywords = (!a.approve.is_empty()).then(|| a.approve.clone());
     params.disapprove_keywords = (!a.disapprove.is_empty()).then(|| a.disapprove.clone());
     let (runtime, resolved) = setup(cli, redactor)?;
-    let timeout = timeout_ms.map(Duration::from_millis).unwrap_or(resolved.ask_timeout);
-    let spinner = std::io::stderr().is_terminal().then(|| spawn_spinner(timeout));
-    let answer = runtime.ask(&resolved.call, &message, &params, timeout).await;
+    let timeout = timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(resolved.ask_timeout);
+    let spinner = std::io::stderr()
+        .is_terminal()
+        .then(|| spawn_spinner(timeout));
+    let answer = runtime
+        .ask(&resolved.call, &message, &params, timeout)
+        .await;
     if let Some(s) = spinner {
         s.abort();
         eprint!("\r\x1b[2K");
@@ -464,14 +494,23 @@ async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Fai
     flush_guest_log(cli, &runtime, &resolved.redactor);
     let answer = answer?;
     if a.message.json {
-        let responder = |r: &alerter::types::Responder| serde_json::json!({"id": r.id, "username": r.username});
+        let responder =
+            |r: &alerter::types::Responder| serde_json::json!({"id": r.id, "username": r.username});
         println!(
             "{}",
             serde_json::json!({
                 "approved": answer.approved,
-                "decision": format!("{:?}", answer.decision).to_lowercase().replace("timedout", "timed-out"),
+                "decision": match answer.decision {
+                    Decision::Approved => "approved",
+                    Decision::Disapproved => "disapproved",
+                    Decision::TimedOut => "timed-out",
+                },
                 "responder": answer.responder.as_ref().map(responder),
-                "via": answer.via.map(|v| format!("{v:?}").to_lowercase()),
+                "via": answer.via.map(|v| match v {
+                    AnswerVia::Reply => "reply",
+                    AnswerVia::Message => "message",
+                    AnswerVia::Reaction => "reaction",
+                }),
                 "keyword": answer.keyword,
                 "answered_at": answer.answered_at,
                 "approvers": answer.approvers.iter().map(responder).collect::<Vec<_>>(),
@@ -488,7 +527,10 @@ async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Fai
         match answer.decision {
             Decision::Approved => println!("approved{who} at {}", answer.answered_at),
             Decision::Disapproved => println!("disapproved{who} at {}", answer.answered_at),
-            Decision::TimedOut => println!("timed out at {}: nobody entitled to decide answered", answer.answered_at),
+            Decision::TimedOut => println!(
+                "timed out at {}: nobody entitled to decide answered",
+                answer.answered_at
+            ),
         }
     }
     Ok(match answer.decision {
@@ -505,7 +547,12 @@ fn spawn_spinner(timeout: Duration) -> tokio::task::JoinHandle<()> {
         let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         for i in 0.. {
             let left = timeout.saturating_sub(start.elapsed()).as_secs();
-            eprint!("\r{} waiting for an answer ({}m{:02}s left)", frames[i % frames.len()], left / 60, left % 60);
+            eprint!(
+                "\r{} waiting for an answer ({}m{:02}s left)",
+                frames[i % frames.len()],
+                left / 60,
+                left % 60
+            );
             tokio::time::sleep(Duration::from_millis(120)).await;
         }
     })
@@ -533,7 +580,10 @@ async fn hook(cli: &Cli, h: &HookArgs, redactor: &mut Redactor) -> Result<i32, F
     };
     let exception = if h.kind == HookKind::Failure {
         Some(ExceptionInfo {
-            type_name: h.exception_type.clone().unwrap_or_else(|| "Exception".into()),
+            type_name: h
+                .exception_type
+                .clone()
+                .unwrap_or_else(|| "Exception".into()),
             message: h.exception_message.clone().unwrap_or_default(),
             traceback: h.traceback_file.as_ref().map(read_source).transpose()?,
         })
@@ -548,9 +598,16 @@ async fn hook(cli: &Cli, h: &HookArgs, redactor: &mut Redactor) -> Result<i32, F
     flush_guest_log(cli, &runtime, &resolved.redactor);
     let receipt = receipt?;
     if h.json {
-        println!("{}", receipt_json(&receipt.channel_id, &receipt.message_ids));
+        println!(
+            "{}",
+            receipt_json(&receipt.channel_id, &receipt.message_ids)
+        );
     } else {
-        println!("posted to channel {}: {}", receipt.channel_id, receipt.message_ids.join(", "));
+        println!(
+            "posted to channel {}: {}",
+            receipt.channel_id,
+            receipt.message_ids.join(", ")
+        );
     }
     Ok(exit::OK)
 }
@@ -558,18 +615,34 @@ async fn hook(cli: &Cli, h: &HookArgs, redactor: &mut Redactor) -> Result<i32, F
 async fn emulator(e: &EmulatorArgs) -> Result<i32, Failure> {
     let opts = alerter_emulator::Options {
         port: e.port,
-        token: e.token.clone().unwrap_or_else(|| alerter_emulator::Options::default().token),
+        token: e
+            .token
+            .clone()
+            .unwrap_or_else(|| alerter_emulator::Options::default().token),
         message_content_intent: !e.no_message_content_intent,
         ..alerter_emulator::Options::default()
     };
     let emu = alerter_emulator::Emulator::start(opts)
         .await
-        .map_err(|err| Failure::usage(format!("cannot start the emulator on port {}: {err}", e.port)))?;
+        .map_err(|err| {
+            Failure::usage(format!(
+                "cannot start the emulator on port {}: {err}",
+                e.port
+            ))
+        })?;
     println!("Discord emulator listening on {}", emu.base_url());
-    println!("  guild {}  channel {}  bot {}", emu.guild_id(), emu.default_channel_id(), emu.bot().username);
+    println!(
+        "  guild {}  channel {}  bot {}",
+        emu.guild_id(),
+        emu.default_channel_id(),
+        emu.bot().username
+    );
     println!("  control API: http://{}/_emulator/state", emu.addr());
     if e.token.is_none() {
-        println!("  it accepts the emulator's fixed test token (not a real Discord token): {}", emu.token());
+        println!(
+            "  it accepts the emulator's fixed test token (not a real Discord token): {}",
+            emu.token()
+        );
     }
     println!("Try:");
     println!("  ALERTER_DISCORD_TOKEN=<token> ALERTER_API_BASE_URL={} alerter --config <file> post --body hi", emu.base_url());
@@ -593,7 +666,11 @@ async fn demo() -> Result<i32, Failure> {
     resolved.warnings.clear();
     let started = std::time::Instant::now();
     let runtime = Runtime::embedded().map_err(|e| Failure::usage(format!("{e:#}")))?;
-    println!("2. Loaded the Discord flavor component ({} KiB) in {:?}", alerter::runtime::EMBEDDED_COMPONENT.len() / 1024, started.elapsed());
+    println!(
+        "2. Loaded the Discord flavor component ({} KiB) in {:?}",
+        alerter::runtime::EMBEDDED_COMPONENT.len() / 1024,
+        started.elapsed()
+    );
     let message = Message::Structured(AlerterMessage {
         title: Some("Training run finished".into()),
         body: Some("Model `resnet50-v7` finished training. @everyone is mentioned in this text but nobody is pinged.".into()),
@@ -628,7 +705,10 @@ async fn demo() -> Result<i32, Failure> {
         println!("5. Every request matched Discord's OpenAPI spec and documented limits.");
         Ok(exit::OK)
     } else {
-        Err(Failure { code: exit::DELIVERY, message: format!("spec violations: {violations:?}") })
+        Err(Failure {
+            code: exit::DELIVERY,
+            message: format!("spec violations: {violations:?}"),
+        })
     }
 }
 
@@ -650,12 +730,17 @@ fn print_message(m: &serde_json::Value) {
             }
         }
         for f in e["fields"].as_array().into_iter().flatten() {
-            println!("   │ ▌ {}: {}", f["name"].as_str().unwrap_or(""), f["value"].as_str().unwrap_or(""));
+            println!(
+                "   │ ▌ {}: {}",
+                f["name"].as_str().unwrap_or(""),
+                f["value"].as_str().unwrap_or("")
+            );
         }
     }
     println!(
         "   └─ pinged: everyone={} users={} roles={}",
-        m["mention_everyone"], m["mentions"].as_array().map_or(0, Vec::len), m["mention_roles"].as_array().map_or(0, Vec::len)
+        m["mention_everyone"],
+        m["mentions"].as_array().map_or(0, Vec::len),
+        m["mention_roles"].as_array().map_or(0, Vec::len)
     );
 }
-

@@ -73,10 +73,12 @@ pub fn home() -> PathBuf {
 
 /// Read a config file.
 pub fn load_file(path: &Path) -> Result<AlerterSpec, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Invalid(format!("cannot read config file {}: {e}", path.display())))?;
-    toml::from_str(&text)
-        .map_err(|e| ConfigError::Invalid(format!("config file {}: {}", path.display(), e.message())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!("cannot read config file {}: {e}", path.display()))
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        ConfigError::Invalid(format!("config file {}: {}", path.display(), e.message()))
+    })
 }
 
 /// Registered alerters: `$ALERTER_HOME/alerters/<name>.toml`.
@@ -93,7 +95,9 @@ impl Registry {
 
     fn path(&self, name: &str) -> Result<PathBuf, ConfigError> {
         let ok = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !ok {
             return Err(ConfigError::Invalid(format!(
                 "invalid alerter name `{name}`: use letters, digits, `-` and `_`"
@@ -136,7 +140,12 @@ impl Registry {
             .into_iter()
             .flatten()
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".toml")
+                    .map(String::from)
+            })
             .collect();
         names.sort();
         names
@@ -178,27 +187,26 @@ pub fn resolve(
         )));
     }
     let mut warnings = Vec::new();
-    let token = match env("ALERTER_DISCORD_TOKEN").filter(|t| !t.trim().is_empty()) {
-        Some(t) => t,
-        None => match &spec.discord_token {
-            Some(v) if parse_reference(v).is_some() => secrets.resolve(v)?,
-            Some(v) if !v.trim().is_empty() => {
-                warnings.push(
-                    "the Discord token is written in the configuration as plain text; \
+    let token =
+        match env("ALERTER_DISCORD_TOKEN").filter(|t| !t.trim().is_empty()) {
+            Some(t) => t,
+            None => match &spec.discord_token {
+                Some(v) if parse_reference(v).is_some() => secrets.resolve(v)?,
+                Some(v) if !v.trim().is_empty() => {
+                    warnings.push(
+                        "the Discord token is written in the configuration as plain text; \
                      prefer `alerter secret create` and a {{secret.key}} reference"
-                        .into(),
-                );
-                v.clone()
-            }
-            _ => {
-                return Err(ConfigError::Invalid(
+                            .into(),
+                    );
+                    v.clone()
+                }
+                _ => return Err(ConfigError::Invalid(
                     "no Discord token: set `discord_token` (ideally `{{secret_name.key}}`) in the \
                      configuration, or the environment variable ALERTER_DISCORD_TOKEN"
                         .into(),
-                ))
-            }
-        },
-    };
+                )),
+            },
+        };
     let mut settings = BTreeMap::new();
     let api_base = env("ALERTER_API_BASE_URL")
         .or_else(|| spec.api_base_url.clone())
@@ -256,7 +264,10 @@ mod tests {
         assert_eq!(r.call.secrets["discord_token"], "file.token");
         assert_eq!(r.warnings.len(), 1);
         assert!(!r.call.settings.values().any(|v| v.contains("file.token")));
-        let r = resolve(&spec, &store(), &|k| (k == "ALERTER_DISCORD_TOKEN").then(|| "env.token".into())).unwrap();
+        let r = resolve(&spec, &store(), &|k| {
+            (k == "ALERTER_DISCORD_TOKEN").then(|| "env.token".into())
+        })
+        .unwrap();
         assert_eq!(r.call.secrets["discord_token"], "env.token");
         assert!(r.warnings.is_empty());
     }
@@ -267,7 +278,10 @@ mod tests {
             flavor: "discord".into(),
             ..AlerterSpec::default()
         };
-        assert!(resolve(&spec, &store(), &|_| None).unwrap_err().to_string().contains("no Discord token"));
+        assert!(resolve(&spec, &store(), &|_| None)
+            .unwrap_err()
+            .to_string()
+            .contains("no Discord token"));
         let spec = AlerterSpec {
             discord_token: Some("{{missing.discord_token}}".into()),
             ..spec
@@ -286,6 +300,9 @@ mod tests {
         };
         let r = resolve(&spec, &store(), &|_| None).unwrap();
         assert_eq!(r.call.policy.allowed_authorities, ["127.0.0.1:4000"]);
-        assert!(toml::from_str::<AlerterSpec>("discord_tokn = 'x'").is_err(), "typos are rejected");
+        assert!(
+            toml::from_str::<AlerterSpec>("discord_tokn = 'x'").is_err(),
+            "typos are rejected"
+        );
     }
 }

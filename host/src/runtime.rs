@@ -56,7 +56,8 @@ enum Out {
 }
 
 /// The Discord flavor built from `guest/`, embedded at build time.
-pub static EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.wasm"));
+pub static EMBEDDED_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.wasm"));
 
 /// A secret handed to the guest: only its key; the value is looked up when revealed.
 pub struct SecretHandle {
@@ -127,7 +128,10 @@ impl WasiHttpView for HostState {
 }
 
 impl config_store::Host for HostState {
-    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, config_store::Error>> {
+    fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, config_store::Error>> {
         Ok(Ok(self.config.settings.get(&key).cloned()))
     }
 
@@ -253,7 +257,10 @@ impl Runtime {
 
     /// Lines the guest wrote to stdout/stderr since the last call, with secrets redacted.
     pub fn take_guest_log(&self) -> Vec<String> {
-        self.guest_log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+        self.guest_log
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
     }
 
     /// `post` a message.
@@ -263,7 +270,10 @@ impl Runtime {
         message: &Message,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        match self.call(cfg, cfg.policy.post_deadline, Op::Post(message, params)).await? {
+        match self
+            .call(cfg, cfg.policy.post_deadline, Op::Post(message, params))
+            .await?
+        {
             Out::Receipt(r) => Ok(r),
             Out::Answer(_) => unreachable!("post returns a receipt"),
         }
@@ -292,7 +302,10 @@ impl Runtime {
         ctx: &RunContext,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        match self.call(cfg, cfg.policy.post_deadline, Op::Success(ctx, params)).await? {
+        match self
+            .call(cfg, cfg.policy.post_deadline, Op::Success(ctx, params))
+            .await?
+        {
             Out::Receipt(r) => Ok(r),
             Out::Answer(_) => unreachable!("hooks return a receipt"),
         }
@@ -306,14 +319,22 @@ impl Runtime {
         exc: &ExceptionInfo,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        match self.call(cfg, cfg.policy.post_deadline, Op::Failure(ctx, exc, params)).await? {
+        match self
+            .call(cfg, cfg.policy.post_deadline, Op::Failure(ctx, exc, params))
+            .await?
+        {
             Out::Receipt(r) => Ok(r),
             Out::Answer(_) => unreachable!("hooks return a receipt"),
         }
     }
 
     /// Instantiate the component in a fresh sandboxed store and run one export.
-    async fn call(&self, cfg: &CallConfig, deadline: Duration, op: Op<'_>) -> Result<Out, CallError> {
+    async fn call(
+        &self,
+        cfg: &CallConfig,
+        deadline: Duration,
+        op: Op<'_>,
+    ) -> Result<Out, CallError> {
         let stdout = MemoryOutputPipe::new(64 << 10);
         let stderr = MemoryOutputPipe::new(64 << 10);
         // No preopens, no environment, no arguments, no stdin, no sockets.
@@ -347,7 +368,9 @@ impl Runtime {
         store.epoch_deadline_callback(|mut ctx| {
             let left = &mut ctx.data_mut().cpu_ticks_left;
             if *left == 0 {
-                return Err(wasmtime::Error::msg("it used more CPU time than the policy allows"));
+                return Err(wasmtime::Error::msg(
+                    "it used more CPU time than the policy allows",
+                ));
             }
             *left -= 1;
             Ok(UpdateDeadline::Yield(1))
@@ -356,12 +379,26 @@ impl Runtime {
             let flavor = self.pre.instantiate_async(&mut store).await?;
             let s = &mut store;
             wasmtime::Result::Ok(match op {
-                Op::Post(m, p) => flavor.alerter_core_alerter().call_post(s, m, p).await?.map(Out::Receipt),
-                Op::Ask(m, p) => flavor.alerter_core_alerter().call_ask(s, m, p).await?.map(Out::Answer),
-                Op::Success(c, p) => flavor.alerter_core_hooks().call_on_success(s, c, p).await?.map(Out::Receipt),
-                Op::Failure(c, e, p) => {
-                    flavor.alerter_core_hooks().call_on_failure(s, c, e, p).await?.map(Out::Receipt)
-                }
+                Op::Post(m, p) => flavor
+                    .alerter_core_alerter()
+                    .call_post(s, m, p)
+                    .await?
+                    .map(Out::Receipt),
+                Op::Ask(m, p) => flavor
+                    .alerter_core_alerter()
+                    .call_ask(s, m, p)
+                    .await?
+                    .map(Out::Answer),
+                Op::Success(c, p) => flavor
+                    .alerter_core_hooks()
+                    .call_on_success(s, c, p)
+                    .await?
+                    .map(Out::Receipt),
+                Op::Failure(c, e, p) => flavor
+                    .alerter_core_hooks()
+                    .call_on_failure(s, c, e, p)
+                    .await?
+                    .map(Out::Receipt),
             })
         };
         let outcome = tokio::time::timeout(deadline, run).await;
@@ -388,7 +425,10 @@ fn trap_reason(e: &wasmtime::Error) -> String {
     let text = format!("{e:#}");
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
         if *t == wasmtime::Trap::UnreachableCodeReached {
-            return format!("the guest panicked or aborted ({text}); it may have run out of its {} memory cap", "configured");
+            return format!(
+                "the guest panicked or aborted ({text}); it may have run out of its {} memory cap",
+                "configured"
+            );
         }
     }
     text
@@ -433,7 +473,10 @@ fn load_cached(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
 
 fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut f = std::fs::OpenOptions::new()
         .write(true)

@@ -21,18 +21,25 @@ pub struct SecretStore {
 pub enum SecretError {
     #[error("secret reference `{{{{{0}.{1}}}}}` cannot be resolved: there is no secret `{0}` (create it with `alerter secret create {0} --{1}=...`)")]
     NoSecret(String, String),
-    #[error("secret reference `{{{{{0}.{1}}}}}` cannot be resolved: secret `{0}` has no key `{1}`")]
+    #[error(
+        "secret reference `{{{{{0}.{1}}}}}` cannot be resolved: secret `{0}` has no key `{1}`"
+    )]
     NoKey(String, String),
     #[error("invalid secret name `{0}`: use letters, digits, `-` and `_`")]
     BadName(String),
     #[error("secret store {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl SecretStore {
@@ -84,10 +91,12 @@ impl SecretStore {
     pub fn get(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, SecretError> {
         let path = self.path(name)?;
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| SecretError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other(e),
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| SecretError::Io {
+                    path: path.display().to_string(),
+                    source: std::io::Error::other(e),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Self::io(&path)(e)),
         }
@@ -102,7 +111,12 @@ impl SecretStore {
         };
         let mut names: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(String::from))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(String::from)
+            })
             .collect();
         names.sort();
         Ok(names)
@@ -192,8 +206,14 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let dmeta = std::fs::metadata(home.join("secrets")).unwrap();
         assert_eq!(dmeta.permissions().mode() & 0o777, 0o700);
-        assert_eq!(store.resolve("{{discord_secret.discord_token}}").unwrap(), "s3cr3t.token");
-        assert_eq!(store.resolve("{{ discord_secret.discord_token }}").unwrap(), "s3cr3t.token");
+        assert_eq!(
+            store.resolve("{{discord_secret.discord_token}}").unwrap(),
+            "s3cr3t.token"
+        );
+        assert_eq!(
+            store.resolve("{{ discord_secret.discord_token }}").unwrap(),
+            "s3cr3t.token"
+        );
         assert_eq!(store.resolve("literal").unwrap(), "literal");
         assert_eq!(store.list().unwrap(), ["discord_secret"]);
         assert!(store.delete("discord_secret").unwrap());
@@ -205,14 +225,23 @@ mod tests {
     fn unresolved_references_name_the_reference() {
         let home = temp_home("unresolved");
         let store = SecretStore::new(&home);
-        let e = store.resolve("{{nope.discord_token}}").unwrap_err().to_string();
+        let e = store
+            .resolve("{{nope.discord_token}}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("{{nope.discord_token}}"), "{e}");
         let mut v = BTreeMap::new();
         v.insert("other".to_string(), "x".to_string());
         store.create("s", &v).unwrap();
-        let e = store.resolve("{{s.discord_token}}").unwrap_err().to_string();
+        let e = store
+            .resolve("{{s.discord_token}}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has no key `discord_token`"), "{e}");
-        assert!(matches!(store.create("../evil", &v), Err(SecretError::BadName(_))));
+        assert!(matches!(
+            store.create("../evil", &v),
+            Err(SecretError::BadName(_))
+        ));
         let _ = std::fs::remove_dir_all(&home);
     }
 
