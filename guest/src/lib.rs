@@ -58,6 +58,10 @@ mod glue {
         fn ask(question: Message, params: Params) -> Result<Answer, AlertError> {
             super::platform::run(|svc| svc.ask(&question, &params))
         }
+
+        fn check(params: Params) -> Result<alerter::CheckReport, AlertError> {
+            super::platform::run(|svc| svc.check(&params))
+        }
     }
 
     impl hooks::Guest for Component {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::config::Settings;
 use crate::discord::{Client, Method, Transport};
+use crate::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
 use crate::render::{self, CreateMessage, Document, MessageReference};
 use crate::snowflake;
 use crate::wit::{AlertError, Answer, Message, Params, PostReceipt};
@@ -127,6 +128,52 @@ impl<T: Transport> Service<T> {
             AlertError::Transport(format!(
                 "Discord answered 200 with an unreadable message: {e}"
             ))
+        })
+    }
+
+    /// Validate the token (`GET /users/@me`) and the channel (`GET /channels/{id}`).
+    pub fn check(&mut self, params: &Params) -> Result<CheckReport, AlertError> {
+        #[derive(Deserialize)]
+        struct Me {
+            id: String,
+            username: String,
+        }
+        #[derive(Deserialize)]
+        struct Chan {
+            id: String,
+            #[serde(default)]
+            name: Option<String>,
+            #[serde(default)]
+            guild_id: Option<String>,
+        }
+        let channel = match self.channel(params) {
+            Ok(c) => Some(Ok(c)),
+            Err(AlertError::InvalidConfig(_)) => None,
+            Err(e) => Some(Err(e)),
+        };
+        let r = self
+            .client
+            .call(Method::Get, "/users/@me", "GET /users/@me", None)?;
+        let me: Me = serde_json::from_slice(&r.body)
+            .map_err(|e| AlertError::Transport(format!("unreadable /users/@me answer: {e}")))?;
+        let channel = channel.map(|c| {
+            let id = c?;
+            let path = format!("/channels/{id}");
+            let r = self
+                .client
+                .call(Method::Get, &path, &format!("GET {path}"), None)?;
+            let ch: Chan = serde_json::from_slice(&r.body)
+                .map_err(|e| AlertError::Transport(format!("unreadable channel answer: {e}")))?;
+            Ok(ChannelInfo {
+                id: ch.id,
+                name: ch.name.unwrap_or_default(),
+                guild_id: ch.guild_id,
+            })
+        });
+        Ok(CheckReport {
+            bot_id: me.id,
+            bot_name: me.username,
+            channel,
         })
     }
 

@@ -64,6 +64,106 @@ enum Command {
     Emulator(EmulatorArgs),
     /// Run the whole thing against an in-process emulator: no Discord needed.
     Demo,
+    /// Validate the token and the channel without posting; says what to fix.
+    #[command(
+        after_help = "Example:\n  alerter --alerter discord_alerter check --channel 123456789012345678"
+    )]
+    Check(CheckArgs),
+    /// Manage secrets (stored 0600 under $ALERTER_HOME/secrets; values are never printed).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Register an alerter (ZenML-style): `--flavor=discord --discord_token={{secret.key}} ...`.
+    #[command(
+        after_help = "Example:\n  alerter register discord_alerter --flavor=discord \\\n      --discord_token={{discord_secret.discord_token}} --default_discord_channel_id=123456789012345678"
+    )]
+    Register(RegisterArgs),
+    /// List registered alerters.
+    List(JsonFlag),
+    /// Show a registered alerter (secrets masked).
+    Describe(NameArgs),
+    /// Delete a registered alerter.
+    Delete(NameArgs),
+    /// Print the WIT contract the component implements.
+    Wit(WitArgs),
+}
+
+#[derive(Args)]
+struct JsonFlag {
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct NameArgs {
+    name: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Channel to check (default: the configured default_discord_channel_id).
+    #[arg(long)]
+    channel: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct WitArgs {
+    /// Print the component's imports instead (one per line).
+    #[arg(long)]
+    imports: bool,
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Create or replace a secret: `alerter secret create NAME --KEY=VALUE...`.
+    #[command(
+        after_help = "Example:\n  alerter secret create discord_secret --discord_token=\"$TOKEN\""
+    )]
+    Create {
+        name: String,
+        /// `--KEY=VALUE` pairs.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "--KEY=VALUE"
+        )]
+        values: Vec<String>,
+    },
+    /// List secret names (never values).
+    List(JsonFlag),
+    /// Delete a secret.
+    Delete { name: String },
+}
+
+#[derive(Args)]
+struct RegisterArgs {
+    name: String,
+    #[arg(long, default_value = "discord")]
+    flavor: String,
+    /// Bot token; use a `{{secret_name.key}}` reference (a literal is stored with a warning).
+    #[arg(long = "discord_token", alias = "discord-token")]
+    discord_token: Option<String>,
+    #[arg(
+        long = "default_discord_channel_id",
+        alias = "default-discord-channel-id"
+    )]
+    default_discord_channel_id: Option<String>,
+    #[arg(long = "api_base_url", alias = "api-base-url")]
+    api_base_url: Option<String>,
+    #[arg(long = "ask_timeout_seconds", alias = "ask-timeout-seconds")]
+    ask_timeout_seconds: Option<f64>,
+    #[arg(
+        long = "delivery_deadline_seconds",
+        alias = "delivery-deadline-seconds"
+    )]
+    delivery_deadline_seconds: Option<f64>,
+    /// Another host the component may reach (repeatable).
+    #[arg(long = "allowed_host", alias = "allowed-host", value_name = "URL")]
+    allowed_hosts: Vec<String>,
 }
 
 #[derive(Args, Clone)]
@@ -296,7 +396,204 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor) -> Result<i32, Failure> {
         Command::Hook(h) => hook(cli, h, redactor).await,
         Command::Emulator(e) => emulator(e).await,
         Command::Demo => demo().await,
+        Command::Check(c) => check(cli, c, redactor).await,
+        Command::Secret(s) => secret(s),
+        Command::Register(r) => register(r),
+        Command::List(j) => {
+            let names = Registry::new(&config::home()).list();
+            if j.json {
+                println!("{}", serde_json::json!(names));
+            } else if names.is_empty() {
+                println!("no alerters registered (see `alerter register --help`)");
+            } else {
+                for n in &names {
+                    let default = if names.len() == 1 { "  (default)" } else { "" };
+                    println!("{n}{default}");
+                }
+            }
+            Ok(exit::OK)
+        }
+        Command::Describe(n) => {
+            let spec = Registry::new(&config::home()).load(&n.name)?;
+            let masked = masked_spec(&spec);
+            if n.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&masked).unwrap_or_default()
+                );
+            } else {
+                println!("alerter {}", n.name);
+                if let Some(map) = masked.as_object() {
+                    for (k, v) in map {
+                        println!(
+                            "  {k}: {}",
+                            v.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| v.to_string())
+                        );
+                    }
+                }
+            }
+            Ok(exit::OK)
+        }
+        Command::Delete(n) => {
+            if Registry::new(&config::home()).delete(&n.name)? {
+                println!("deleted alerter {}", n.name);
+                Ok(exit::OK)
+            } else {
+                Err(Failure::usage(format!(
+                    "no alerter `{}` is registered",
+                    n.name
+                )))
+            }
+        }
+        Command::Wit(w) => {
+            if w.imports {
+                let runtime = match &cli.component {
+                    Some(path) => Runtime::from_file(path),
+                    None => Runtime::embedded(),
+                }
+                .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
+                for i in runtime.imports() {
+                    println!("{i}");
+                }
+            } else {
+                print!("{}", alerter::WIT);
+            }
+            Ok(exit::OK)
+        }
     }
+}
+
+/// A spec as JSON with a literal token masked (references are not secret and stay visible).
+fn masked_spec(spec: &AlerterSpec) -> serde_json::Value {
+    let mut v = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(t) = spec.discord_token.as_deref() {
+        if alerter::secrets::parse_reference(t).is_none() {
+            v["discord_token"] = serde_json::json!("********");
+        }
+    }
+    v
+}
+
+fn secret(cmd: &SecretCommand) -> Result<i32, Failure> {
+    let store = SecretStore::new(&config::home());
+    let err = |e: alerter::secrets::SecretError| Failure::usage(e.to_string());
+    match cmd {
+        SecretCommand::Create { name, values } => {
+            let mut map = std::collections::BTreeMap::new();
+            let mut it = values.iter();
+            while let Some(arg) = it.next() {
+                let Some(kv) = arg.strip_prefix("--") else {
+                    return Err(Failure::usage(format!(
+                        "expected --KEY=VALUE, got `{}`",
+                        arg.split('=').next().unwrap_or("")
+                    )));
+                };
+                let (k, v) = match kv.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => match it.next() {
+                        Some(v) => (kv.to_string(), v.clone()),
+                        None => return Err(Failure::usage(format!("--{kv} needs a value"))),
+                    },
+                };
+                if k.is_empty() {
+                    return Err(Failure::usage("an empty secret key"));
+                }
+                map.insert(k, v);
+            }
+            if map.is_empty() {
+                return Err(Failure::usage("give at least one --KEY=VALUE"));
+            }
+            store.create(name, &map).map_err(err)?;
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            println!("secret {name} saved with keys: {}", keys.join(", "));
+            Ok(exit::OK)
+        }
+        SecretCommand::List(j) => {
+            let names = store.list().map_err(err)?;
+            if j.json {
+                println!("{}", serde_json::json!(names));
+            } else {
+                for n in names {
+                    println!("{n}");
+                }
+            }
+            Ok(exit::OK)
+        }
+        SecretCommand::Delete { name } => {
+            if store.delete(name).map_err(err)? {
+                println!("deleted secret {name}");
+                Ok(exit::OK)
+            } else {
+                Err(Failure::usage(format!("no secret `{name}`")))
+            }
+        }
+    }
+}
+
+fn register(r: &RegisterArgs) -> Result<i32, Failure> {
+    let spec = AlerterSpec {
+        flavor: r.flavor.clone(),
+        discord_token: r.discord_token.clone(),
+        default_discord_channel_id: r.default_discord_channel_id.clone(),
+        api_base_url: r.api_base_url.clone(),
+        ask_timeout_seconds: r.ask_timeout_seconds,
+        delivery_deadline_seconds: r.delivery_deadline_seconds,
+        allowed_hosts: r.allowed_hosts.clone(),
+    };
+    if spec.flavor != "discord" {
+        return Err(Failure::usage(format!(
+            "unknown flavor `{}`: only `discord` is built in",
+            spec.flavor
+        )));
+    }
+    if let Some(t) = spec.discord_token.as_deref() {
+        if alerter::secrets::parse_reference(t).is_none() {
+            eprintln!(
+                "warning: the token is stored as plain text in the alerter's file (0600); prefer \
+                 `alerter secret create NAME --discord_token=...` and --discord_token={{{{NAME.discord_token}}}}"
+            );
+        }
+    }
+    Registry::new(&config::home()).save(&r.name, &spec)?;
+    println!("registered alerter {} (flavor {})", r.name, spec.flavor);
+    Ok(exit::OK)
+}
+
+async fn check(cli: &Cli, c: &CheckArgs, redactor: &mut Redactor) -> Result<i32, Failure> {
+    let (runtime, resolved) = setup(cli, redactor)?;
+    let params = Params {
+        channel_id: c.channel.clone(),
+        ..Params::default()
+    };
+    let report = runtime.check(&resolved.call, &params).await;
+    flush_guest_log(cli, &runtime, &resolved.redactor);
+    let report = report?;
+    let channel_ok = !matches!(report.channel, Some(Err(_)));
+    if c.json {
+        let channel = match &report.channel {
+            None => serde_json::Value::Null,
+            Some(Ok(ch)) => {
+                serde_json::json!({"ok": true, "id": ch.id, "name": ch.name, "guild_id": ch.guild_id})
+            }
+            Some(Err(e)) => serde_json::json!({"ok": false, "problem": alerter::describe(e)}),
+        };
+        println!(
+            "{}",
+            serde_json::json!({"token": {"ok": true, "bot_id": report.bot_id, "bot_name": report.bot_name}, "channel": channel})
+        );
+    } else {
+        println!("token:   OK, bot {} ({})", report.bot_name, report.bot_id);
+        match &report.channel {
+            None => println!(
+                "channel: none configured (pass --channel or set default_discord_channel_id)"
+            ),
+            Some(Ok(ch)) => println!("channel: OK, #{} ({})", ch.name, ch.id),
+            Some(Err(e)) => println!("channel: PROBLEM: {}", alerter::describe(e)),
+        }
+    }
+    Ok(if channel_ok { exit::OK } else { exit::DELIVERY })
 }
 
 /// Load the component and resolve the configuration for a call.

@@ -37,10 +37,15 @@ pub mod runtime;
 pub mod secrets;
 
 pub use policy::Policy;
-pub use runtime::{types, CallConfig, CallError, ExceptionInfo, RunContext, Runtime};
+pub use runtime::{
+    types, CallConfig, CallError, ChannelInfo, CheckReport, ExceptionInfo, RunContext, Runtime,
+};
 pub use secrets::{Redactor, SecretStore};
 
 use types::AlertError;
+
+/// The WIT contract (`alerter:core`) the embedded component implements.
+pub const WIT: &str = include_str!("../../wit/alerter.wit");
 
 /// Process exit codes of the `alerter` CLI.
 pub mod exit {

@@ -36,6 +36,7 @@ mod bindings {
 }
 
 pub use bindings::alerter::core::types;
+pub use bindings::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
 pub use bindings::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
 use bindings::wasi::config::store as config_store;
 use bindings::wasmcloud::secrets::{reveal, store as secret_store};
@@ -48,11 +49,13 @@ enum Op<'a> {
     Ask(&'a Message, &'a Params),
     Success(&'a RunContext, &'a Params),
     Failure(&'a RunContext, &'a ExceptionInfo, &'a Params),
+    Check(&'a Params),
 }
 
 enum Out {
     Receipt(PostReceipt),
     Answer(Answer),
+    Check(CheckReport),
 }
 
 /// The Discord flavor built from `guest/`, embedded at build time.
@@ -275,7 +278,7 @@ impl Runtime {
             .await?
         {
             Out::Receipt(r) => Ok(r),
-            Out::Answer(_) => unreachable!("post returns a receipt"),
+            _ => unreachable!("post returns a receipt"),
         }
     }
 
@@ -291,7 +294,7 @@ impl Runtime {
         let deadline = timeout + cfg.policy.ask_margin;
         match self.call(cfg, deadline, Op::Ask(question, params)).await? {
             Out::Answer(a) => Ok(a),
-            Out::Receipt(_) => unreachable!("ask returns an answer"),
+            _ => unreachable!("ask returns an answer"),
         }
     }
 
@@ -307,7 +310,7 @@ impl Runtime {
             .await?
         {
             Out::Receipt(r) => Ok(r),
-            Out::Answer(_) => unreachable!("hooks return a receipt"),
+            _ => unreachable!("hooks return a receipt"),
         }
     }
 
@@ -324,7 +327,18 @@ impl Runtime {
             .await?
         {
             Out::Receipt(r) => Ok(r),
-            Out::Answer(_) => unreachable!("hooks return a receipt"),
+            _ => unreachable!("hooks return a receipt"),
+        }
+    }
+
+    /// Validate the token and the channel without posting.
+    pub async fn check(&self, cfg: &CallConfig, params: &Params) -> Result<CheckReport, CallError> {
+        match self
+            .call(cfg, cfg.policy.post_deadline, Op::Check(params))
+            .await?
+        {
+            Out::Check(r) => Ok(r),
+            _ => unreachable!("check returns a report"),
         }
     }
 
@@ -399,6 +413,11 @@ impl Runtime {
                     .call_on_failure(s, c, e, p)
                     .await?
                     .map(Out::Receipt),
+                Op::Check(p) => flavor
+                    .alerter_core_alerter()
+                    .call_check(s, p)
+                    .await?
+                    .map(Out::Check),
             })
         };
         let outcome = tokio::time::timeout(deadline, run).await;

@@ -1,0 +1,137 @@
+//! A hostile flavor for the sandbox tests. `post` with a text message does what the text says:
+//! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
+//! forever), `file PATH` (read a file), `env` (read the environment), `print-token` (reveal the
+//! token and print it), `ok` (succeed). Only built for wasm32-wasip2, by tests/build.rs.
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    wit_bindgen::generate!({
+        world: "flavor",
+        path: "../../wit",
+        with: {
+            "wasi:http/types@0.2.12": wasip2::http::types,
+            "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+            "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+            "wasi:random/random@0.2.12": wasip2::random::random,
+            "wasi:config/store@0.2.0-rc.1": generate,
+            "wasmcloud:secrets/store@0.1.0-draft": generate,
+            "wasmcloud:secrets/reveal@0.1.0-draft": generate,
+            "alerter:core/types@0.1.0": generate,
+            "alerter:core/alerter@0.1.0": generate,
+            "alerter:core/hooks@0.1.0": generate,
+        },
+    });
+
+    use alerter::core::types::{AlertError, Answer, Message, Params, PostReceipt};
+    use exports::alerter::core::{alerter as api, hooks};
+
+    struct Hostile;
+
+    fn receipt(note: String) -> PostReceipt {
+        PostReceipt {
+            channel_id: note,
+            message_ids: vec![],
+        }
+    }
+
+    fn egress(url: &str) -> Result<PostReceipt, AlertError> {
+        use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+        let (scheme, rest) = match url.strip_prefix("https://") {
+            Some(r) => (Scheme::Https, r),
+            None => (Scheme::Http, url.trim_start_matches("http://")),
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let req = OutgoingRequest::new(Fields::new());
+        let _ = req.set_scheme(Some(&scheme));
+        let _ = req.set_authority(Some(authority));
+        let _ = req.set_path_with_query(Some(if path.is_empty() { "/" } else { path }));
+        match wasip2::http::outgoing_handler::handle(req, None) {
+            Err(e) => Err(AlertError::Transport(format!("{e:?}"))),
+            Ok(fut) => {
+                fut.subscribe().block();
+                match fut.get() {
+                    Some(Ok(Ok(resp))) => Ok(receipt(format!("reached {url}: {}", resp.status()))),
+                    Some(Ok(Err(e))) => Err(AlertError::Transport(format!("{e:?}"))),
+                    _ => Err(AlertError::Transport("no response".into())),
+                }
+            }
+        }
+    }
+
+    impl api::Guest for Hostile {
+        fn post(message: Message, _params: Params) -> Result<PostReceipt, AlertError> {
+            let Message::Text(cmd) = message else {
+                return Err(AlertError::InvalidInput("text commands only".into()));
+            };
+            let (verb, arg) = cmd.split_once(' ').unwrap_or((cmd.as_str(), ""));
+            match verb {
+                "ok" => Ok(receipt("ok".into())),
+                "egress" => egress(arg),
+                "alloc" => {
+                    let mib: usize = arg.parse().unwrap_or(1024);
+                    let mut v: Vec<u8> = Vec::new();
+                    v.resize(mib << 20, 1);
+                    Ok(receipt(format!("allocated {} MiB", v.len() >> 20)))
+                }
+                "loop" => {
+                    let mut x: u64 = 0;
+                    loop {
+                        x = std::hint::black_box(x.wrapping_add(1));
+                    }
+                }
+                "file" => match std::fs::read(arg) {
+                    Ok(b) => Ok(receipt(format!("read {} bytes from {arg}", b.len()))),
+                    Err(e) => Err(AlertError::InvalidInput(format!("file {arg}: {e}"))),
+                },
+                "env" => {
+                    let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+                    let args: Vec<String> = std::env::args().collect();
+                    Ok(receipt(format!(
+                        "env vars: {} args: {}",
+                        vars.len(),
+                        args.len()
+                    )))
+                }
+                "print-token" => {
+                    use wasmcloud::secrets::{reveal, store};
+                    let secret = store::get("discord_token")
+                        .map_err(|e| AlertError::InvalidConfig(format!("{e:?}")))?;
+                    let store::SecretValue::String(token) = reveal::reveal(&secret) else {
+                        return Err(AlertError::InvalidConfig("bytes".into()));
+                    };
+                    println!("the token is {token}");
+                    eprintln!("stderr also has {token}");
+                    Ok(receipt("printed".into()))
+                }
+                other => Err(AlertError::InvalidInput(format!("unknown command {other}"))),
+            }
+        }
+
+        fn ask(_q: Message, _p: Params) -> Result<Answer, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+
+        fn check(_p: Params) -> Result<api::CheckReport, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+    }
+
+    impl hooks::Guest for Hostile {
+        fn on_success(_c: hooks::RunContext, _p: Params) -> Result<PostReceipt, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+        fn on_failure(
+            _c: hooks::RunContext,
+            _e: hooks::ExceptionInfo,
+            _p: Params,
+        ) -> Result<PostReceipt, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+    }
+
+    export!(Hostile);
+}

@@ -1,0 +1,173 @@
+//! The sandbox holds against a hostile component: it may not reach other hosts, exhaust memory,
+//! spin forever, read files or the environment, or leak the token through its output; each
+//! attempt is stopped with a clear error and the same runtime keeps serving the next call.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alerter::types::{AlertError, Message, Params};
+use alerter::{CallConfig, CallError, Policy, Runtime};
+use alerter_e2e::{Emulator, Options};
+use alerter_emulator::{Fault, FaultKind};
+
+const TOKEN: &str = "sandbox.secret.token-123";
+
+fn runtime() -> &'static Runtime {
+    static RT: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        Runtime::from_file(env!("SANDBOX_COMPONENT").as_ref()).expect("sandbox component loads")
+    })
+}
+
+fn config(emu: &Emulator) -> CallConfig {
+    let mut policy = Policy::for_api_base(&emu.base_url()).expect("policy");
+    policy.memory_limit = 32 << 20;
+    policy.cpu_budget = Duration::from_millis(500);
+    policy.post_deadline = Duration::from_secs(2);
+    let mut secrets = BTreeMap::new();
+    secrets.insert("discord_token".to_string(), TOKEN.to_string());
+    CallConfig {
+        settings: BTreeMap::new(),
+        secrets,
+        policy: Arc::new(policy),
+    }
+}
+
+async fn cmd(cfg: &CallConfig, text: &str) -> Result<String, CallError> {
+    runtime()
+        .post(cfg, &Message::Text(text.into()), &Params::default())
+        .await
+        .map(|r| r.channel_id)
+}
+
+async fn still_serving(cfg: &CallConfig) {
+    assert_eq!(cmd(cfg, "ok").await.expect("the next call works"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn egress_is_limited_to_the_api_host() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let allowed = format!("egress http://{}/api/v10/users/@me", emu.addr());
+    let reached = cmd(&cfg, &allowed)
+        .await
+        .expect("the API host is reachable");
+    assert!(reached.contains("reached"), "{reached}");
+    runtime().take_guest_log();
+    for url in [
+        "http://127.0.0.1:1/".to_string(),
+        "https://discord.com/api/v10/users/@me".to_string(),
+        format!("http://localhost:{}/api/v10", emu.addr().port()),
+        "https://discord.com.evil.example/".to_string(),
+    ] {
+        match cmd(&cfg, &format!("egress {url}")).await {
+            Err(CallError::Alert(AlertError::Transport(m))) => {
+                assert!(m.contains("HttpRequestDenied"), "{url}: {m}")
+            }
+            other => panic!("{url} was not denied: {other:?}"),
+        }
+    }
+    let log = runtime().take_guest_log().join("\n");
+    assert!(
+        log.contains("egress denied: GET http://127.0.0.1:1/"),
+        "{log}"
+    );
+    assert!(
+        log.contains("egress denied: GET https://discord.com.evil.example/"),
+        "{log}"
+    );
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_allocation_is_stopped() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    match cmd(&cfg, "alloc 256").await {
+        Err(CallError::Sandbox(m)) => assert!(m.contains("memory"), "{m}"),
+        other => panic!("256 MiB allowed under a 32 MiB cap: {other:?}"),
+    }
+    assert_eq!(
+        cmd(&cfg, "alloc 4").await.expect("small is fine"),
+        "allocated 4 MiB"
+    );
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_is_stopped_by_the_cpu_budget() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let start = Instant::now();
+    match cmd(&cfg, "loop").await {
+        Err(CallError::Sandbox(m)) => assert!(m.contains("CPU"), "{m}"),
+        other => panic!("the loop was not stopped: {other:?}"),
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_call_is_cut_by_the_wall_clock_deadline() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    emu.push_fault(Fault {
+        method: None,
+        path_contains: Some("/users/@me".into()),
+        times: 1,
+        kind: FaultKind::Delay { ms: 5_000 },
+    });
+    let cfg = config(&emu);
+    let start = Instant::now();
+    let out = cmd(
+        &cfg,
+        &format!("egress http://{}/api/v10/users/@me", emu.addr()),
+    )
+    .await;
+    assert!(
+        matches!(out, Err(CallError::Deadline(d)) if d == Duration::from_secs(2)),
+        "{out:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(3));
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_files_no_environment() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    for path in ["/etc/passwd", "Cargo.toml", "."] {
+        match cmd(&cfg, &format!("file {path}")).await {
+            Err(CallError::Alert(AlertError::InvalidInput(m))) => {
+                assert!(m.starts_with(&format!("file {path}:")), "{m}")
+            }
+            other => panic!("{path} was readable: {other:?}"),
+        }
+    }
+    // The host process has plenty of environment; the guest sees none of it.
+    assert!(std::env::vars().count() > 0);
+    assert_eq!(cmd(&cfg, "env").await.unwrap(), "env vars: 0 args: 0");
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guest_output_reaches_the_log_with_the_token_redacted() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    runtime().take_guest_log();
+    assert_eq!(cmd(&cfg, "print-token").await.unwrap(), "printed");
+    let log = runtime().take_guest_log();
+    assert!(
+        log.iter().any(|l| l == "the token is [redacted]"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l == "stderr also has [redacted]"),
+        "{log:?}"
+    );
+    assert!(!log.join("\n").contains(TOKEN));
+}
