@@ -625,11 +625,21 @@ fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Fail
     for w in &resolved.warnings {
         eprintln!("warning: {w}");
     }
+    let started = std::time::Instant::now();
     let runtime = match &cli.component {
         Some(path) => Runtime::from_file(path),
         None => Runtime::embedded(),
     }
     .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
+    if cli.verbose {
+        eprintln!("alerter: component ready in {:?}", started.elapsed());
+        eprintln!(
+            "alerter: settings {:?}; secrets {:?}; egress allowed to {:?}",
+            resolved.call.settings,
+            resolved.call.secrets.keys().collect::<Vec<_>>(),
+            resolved.call.policy.allowed_authorities
+        );
+    }
     Ok((runtime, resolved))
 }
 

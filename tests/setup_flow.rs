@@ -1,0 +1,164 @@
+//! The ZenML-style setup flow end to end (secret create, register, {{secret.key}}, check, post,
+//! ask, hooks, describe, delete), run with -v; no output of any command may contain the token.
+
+use std::os::unix::fs::PermissionsExt;
+
+use alerter_e2e::{run, scratch, stderr, stdout, Emulator, Options};
+
+const TOKEN: &str = "MTAxNDc.secret-token.XyZ_never_print_me";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_keeps_the_token_out_of_its_output() {
+    let emu = Emulator::start(Options {
+        token: TOKEN.into(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let home = scratch("setup-flow");
+    let channel = emu.default_channel_id();
+    let base = emu.base_url();
+    let mut transcript = String::new();
+    let mut step = |args: &[&str], stdin: Option<&str>, want: i32| {
+        let mut full = vec!["-v"];
+        full.extend_from_slice(args);
+        let out = run(&home, &full, stdin);
+        // Only what the program printed: the command line itself holds the token on purpose.
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "step {:?}: {text}",
+            full.get(1)
+        );
+        transcript.push_str(&text);
+        text
+    };
+
+    let token_arg = format!("--discord_token={TOKEN}");
+    step(&["secret", "create", "discord_secret", &token_arg], None, 0);
+    let meta = std::fs::metadata(home.join("secrets/discord_secret.json")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(step(&["secret", "list", "--json"], None, 0).contains("discord_secret"));
+
+    let channel_arg = format!("--default_discord_channel_id={channel}");
+    let base_arg = format!("--api_base_url={base}");
+    step(
+        &[
+            "register",
+            "discord_alerter",
+            "--flavor=discord",
+            "--discord_token={{discord_secret.discord_token}}",
+            &channel_arg,
+            &base_arg,
+        ],
+        None,
+        0,
+    );
+    assert!(step(&["list"], None, 0).contains("discord_alerter"));
+    assert!(step(&["describe", "discord_alerter"], None, 0)
+        .contains("{{discord_secret.discord_token}}"));
+    let check = step(&["check"], None, 0);
+    assert!(check.contains("token:   OK, bot alerter-bot"), "{check}");
+    step(
+        &[
+            "post",
+            "--title",
+            "Nightly ETL",
+            "--body",
+            "done",
+            "--meta",
+            "rows=1200",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    step(&["post", "--body-file", "-"], Some("from stdin"), 0);
+    step(
+        &[
+            "ask",
+            "--title",
+            "Ship it?",
+            "--timeout",
+            "1",
+            "--poll-interval",
+            "0.2",
+            "--json",
+        ],
+        None,
+        4,
+    );
+    step(
+        &["hook", "success", "--pipeline", "training", "--run", "r1"],
+        None,
+        0,
+    );
+    step(
+        &[
+            "hook",
+            "failure",
+            "--pipeline",
+            "training",
+            "--run",
+            "r2",
+            "--exception-type",
+            "ValueError",
+            "--traceback-file",
+            "-",
+        ],
+        Some("Traceback (most recent call last):\n  File \"train.py\", line 3\nValueError: boom"),
+        0,
+    );
+    step(&["wit"], None, 0);
+
+    // Failures must not leak it either: a wrong channel, a missing secret, a literal token.
+    assert!(step(&["check", "--channel", "123456789012345678"], None, 3).contains("does not exist"));
+    let literal = format!("--discord_token={TOKEN}");
+    let warn = step(
+        &[
+            "register",
+            "literal",
+            "--flavor=discord",
+            &literal,
+            &channel_arg,
+            &base_arg,
+        ],
+        None,
+        0,
+    );
+    assert!(warn.contains("plain text"), "{warn}");
+    step(
+        &[
+            "--alerter",
+            "literal",
+            "post",
+            "--body",
+            "literal token works",
+        ],
+        None,
+        0,
+    );
+    step(&["--alerter", "literal", "describe", "literal"], None, 0);
+    step(&["delete", "literal"], None, 0);
+    step(&["secret", "delete", "discord_secret"], None, 0);
+    let missing = step(&["post", "--body", "x"], None, 2);
+    assert!(
+        missing.contains("{{discord_secret.discord_token}}"),
+        "{missing}"
+    );
+    step(&["delete", "discord_alerter"], None, 0);
+    step(&["post", "--body", "x"], None, 2);
+
+    assert!(
+        !transcript.contains(TOKEN),
+        "the token leaked:\n{transcript}"
+    );
+    assert!(
+        !transcript.contains("secret-token"),
+        "part of the token leaked"
+    );
+    // The requests really carried it, so the check above is meaningful.
+    assert!(emu.requests().iter().all(|r| r.status != 401));
+    assert!(emu.violations().is_empty(), "{:?}", emu.violations());
+}
