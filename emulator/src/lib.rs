@@ -56,6 +56,10 @@ pub struct Options {
     /// Enforce rate limits (default false): 5 requests per second per route bucket, 50 per
     /// second overall; over that, 429. Headers are sent either way.
     pub rate_limiter: bool,
+    /// With the limiter on: requests per bucket per second (Discord-like default 5).
+    pub bucket_limit: u32,
+    /// With the limiter on: requests per second over all buckets (Discord's 50).
+    pub global_limit: u32,
     /// Check request and response bodies against the OpenAPI spec (default true). Discord's
     /// limits (2000 characters, embed sizes, ...) are enforced either way.
     pub validate: bool,
@@ -69,6 +73,8 @@ impl Default for Options {
             bot_name: "alerter-bot".to_string(),
             message_content_intent: true,
             rate_limiter: false,
+            bucket_limit: ratelimit::BUCKET_LIMIT,
+            global_limit: ratelimit::GLOBAL_LIMIT,
             validate: true,
         }
     }
@@ -156,7 +162,11 @@ impl Emulator {
             validate: opts.validate,
             rate_limiter: opts.rate_limiter,
             started: Instant::now(),
-            state: Mutex::new(State::new(&opts.bot_name, opts.message_content_intent)),
+            state: Mutex::new({
+                let mut st = State::new(&opts.bot_name, opts.message_content_intent);
+                st.limiter = ratelimit::RateLimiter::new(opts.bucket_limit, opts.global_limit);
+                st
+            }),
             shutdown,
         };
         (

@@ -68,10 +68,20 @@ pub struct Limited {
 }
 
 /// All buckets of one emulator.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RateLimiter {
     buckets: HashMap<String, Window>,
     global: Option<Window>,
+    /// Requests per bucket per [`BUCKET_WINDOW_MS`].
+    pub bucket_limit: u32,
+    /// Requests per [`GLOBAL_WINDOW_MS`] over all buckets.
+    pub global_limit: u32,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(BUCKET_LIMIT, GLOBAL_LIMIT)
+    }
 }
 
 /// FNV-1a of the route template, as a hex bucket id.
@@ -85,14 +95,23 @@ pub fn bucket_hash(template: &str) -> String {
 }
 
 impl RateLimiter {
-    fn info(w: Window, now_ms: u64, template: &str, enforce: bool) -> BucketInfo {
+    pub fn new(bucket_limit: u32, global_limit: u32) -> Self {
+        RateLimiter {
+            buckets: HashMap::new(),
+            global: None,
+            bucket_limit: bucket_limit.max(1),
+            global_limit: global_limit.max(1),
+        }
+    }
+
+    fn info(&self, w: Window, now_ms: u64, template: &str, enforce: bool) -> BucketInfo {
         let reset_ms = w.start_ms + BUCKET_WINDOW_MS;
-        let mut remaining = BUCKET_LIMIT.saturating_sub(w.count);
+        let mut remaining = self.bucket_limit.saturating_sub(w.count);
         if !enforce {
             remaining = remaining.max(1);
         }
         BucketInfo {
-            limit: BUCKET_LIMIT,
+            limit: self.bucket_limit,
             remaining,
             reset_ms,
             reset_after_ms: reset_ms.saturating_sub(now_ms),
@@ -111,7 +130,7 @@ impl RateLimiter {
                 count: 0,
             })
             .current(now_ms, BUCKET_WINDOW_MS);
-        Self::info(w, now_ms, template, enforce)
+        self.info(w, now_ms, template, enforce)
     }
 
     /// Counts a request in bucket `key`. With `enforce`, a request over the bucket's or the
@@ -138,16 +157,16 @@ impl RateLimiter {
             .unwrap_or(fresh)
             .current(now_ms, GLOBAL_WINDOW_MS);
         if enforce {
-            if g.count >= GLOBAL_LIMIT {
+            if g.count >= self.global_limit {
                 let reset = g.start_ms + GLOBAL_WINDOW_MS;
                 return Err(Limited {
-                    info: Self::info(w, now_ms, template, enforce),
+                    info: self.info(w, now_ms, template, enforce),
                     retry_after: reset.saturating_sub(now_ms) as f64 / 1000.0,
                     global: true,
                 });
             }
-            if w.count >= BUCKET_LIMIT {
-                let info = Self::info(w, now_ms, template, enforce);
+            if w.count >= self.bucket_limit {
+                let info = self.info(w, now_ms, template, enforce);
                 return Err(Limited {
                     retry_after: info.reset_after_ms as f64 / 1000.0,
                     info,
@@ -164,7 +183,7 @@ impl RateLimiter {
             count: g.count + 1,
             ..g
         });
-        Ok(Self::info(w, now_ms, template, enforce))
+        Ok(self.info(w, now_ms, template, enforce))
     }
 }
 

@@ -1,0 +1,209 @@
+"""End-to-end test of the component in Python (wasmtime-py) against the Discord emulator.
+
+    python -m unittest -v test_alerter        # or: pytest test_alerter.py
+
+ALERTER_BIN may point at the `alerter` binary (default ../../target/release/alerter), which serves
+the emulator; ALERTER_WASM at the component. `ask` blocks the calling thread (the GIL is released
+meanwhile), so the simulated human is a background thread using the emulator's control API.
+Tests are numbered: they share one emulator and the last one checks its violations.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("ALERTER_BIN", os.path.join(ROOT, "target", "release", "alerter"))
+WASM = os.environ.get(
+    "ALERTER_WASM", os.path.join(ROOT, "target", "guest", "wasm32-wasip2", "guest", "alerter_discord.wasm")
+)
+TOKEN = "python-example-token"
+
+sys.path.insert(0, HERE)
+from alerter_wasm import Alerter, AlertError  # noqa: E402
+
+
+class Emulator:
+    """`alerter emulator --port 0` as a child process, stopped by `close`."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [BIN, "emulator", "--port", "0", "--token", TOKEN],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"listening on (http://[^/\s]+)(/\S*)", line)
+            if m:
+                self.base = m.group(1) + m.group(2)
+                self.control_base = m.group(1) + "/_emulator"
+                self.channel = self.control("GET", "/state")["default_channel_id"]
+                # Keep draining stdout so the emulator never blocks on a full pipe.
+                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+                return
+        self.close()
+        raise RuntimeError(f"the emulator ({BIN}) did not start")
+
+    def control(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.control_base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("content-type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as res:
+            raw = res.read()
+            return json.loads(raw) if raw else None
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Human(threading.Thread):
+    """Waits for a bot message containing `marker`, then answers it via the control API."""
+
+    def __init__(self, emu: Emulator, user_id: str, marker: str, answer) -> None:
+        super().__init__(daemon=True)
+        self.emu, self.user_id, self.marker, self.answer = emu, user_id, marker, answer
+        self.question_id = None
+        self.error = None
+
+    def run(self) -> None:
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                msgs = self.emu.control("GET", f"/channels/{self.emu.channel}/messages")
+                q = next((m for m in msgs if m["author"].get("bot") and self.marker in m["content"]), None)
+                if q:
+                    time.sleep(0.3)
+                    self.answer(self.emu, self.user_id, q["id"])
+                    self.question_id = q["id"]
+                    return
+                time.sleep(0.1)
+            self.error = "the question never appeared"
+        except Exception as e:  # reported by the test
+            self.error = repr(e)
+
+
+class AlerterInPython(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.emu = Emulator()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.emu.close()
+
+    def alerter(self, **overrides) -> Alerter:
+        kw = dict(
+            token=TOKEN,
+            api_base_url=self.emu.base,
+            default_channel_id=self.emu.channel,
+            allowed_hosts=[self.emu.base.split("/")[2]],
+        )
+        kw.update(overrides)
+        return Alerter(WASM, **kw)
+
+    def test_1_post_structured(self) -> None:
+        receipt = self.alerter().post(
+            {
+                "title": "Training finished",
+                "body": "Model v3 reached the target accuracy.",
+                "metadata": {"accuracy": 0.93, "epochs": 12, "early_stop": False},
+            },
+            severity="success",
+        )
+        self.assertEqual(receipt["channel_id"], self.emu.channel)
+        self.assertEqual(len(receipt["message_ids"]), 1)
+        stored = self.emu.control("GET", f"/channels/{self.emu.channel}/messages")
+        msg = next(m for m in stored if m["id"] == receipt["message_ids"][0])
+        self.assertTrue(msg["author"]["bot"])
+        [embed] = msg["embeds"]
+        self.assertEqual(embed["title"], "Training finished")
+        self.assertEqual(embed["description"], "Model v3 reached the target accuracy.")
+        self.assertEqual(
+            [(f["name"], f["value"]) for f in embed["fields"]],
+            [("accuracy", "0.93"), ("epochs", "12"), ("early_stop", "false")],
+        )
+
+    def test_2_ask_approved_by_reply(self) -> None:
+        alice = self.emu.control("POST", "/users", {"username": "alice", "bot": False})
+        marker = f"Deploy model v3? [{time.time_ns()}]"
+
+        def reply(emu, uid, qid):
+            emu.control("POST", f"/channels/{emu.channel}/messages", {"user_id": uid, "content": "LGTM", "reply_to": qid})
+
+        human = Human(self.emu, alice["id"], marker, reply)
+        human.start()
+        answer = self.alerter().ask(marker, ask={"timeout_ms": 20_000, "poll_interval_ms": 500})
+        human.join(5)
+        self.assertIsNone(human.error)
+        self.assertEqual(answer["decision"], "approved")
+        self.assertTrue(answer["approved"])
+        self.assertEqual(answer["responder"], {"id": alice["id"], "username": "alice"})
+        self.assertEqual(answer["via"], "reply")
+        self.assertEqual(answer["keyword"], "LGTM")
+        self.assertEqual(answer["question_message_id"], human.question_id)
+
+    def test_3_ask_declined_by_reaction(self) -> None:
+        bob = self.emu.control("POST", "/users", {"username": "bob", "bot": False})
+        marker = f"Drop the old table? [{time.time_ns()}]"
+
+        def react(emu, uid, qid):
+            emoji = urllib.parse.quote("\u274c")
+            emu.control("PUT", f"/channels/{emu.channel}/messages/{qid}/reactions/{emoji}/{uid}")
+
+        human = Human(self.emu, bob["id"], marker, react)
+        human.start()
+        answer = self.alerter().ask(marker, ask={"timeout_ms": 20_000, "poll_interval_ms": 500})
+        human.join(5)
+        self.assertIsNone(human.error)
+        self.assertEqual(answer["decision"], "disapproved")
+        self.assertFalse(answer["approved"])
+        self.assertEqual(answer["responder"]["username"], "bob")
+        self.assertEqual(answer["via"], "reaction")
+
+    def test_4_allow_list_is_a_config_check_only(self) -> None:
+        # wasmtime-py has no egress hook: the allow-list can only vet the configured API base.
+        other = f"http://127.0.0.1:{free_port()}/api/v10"
+        with self.assertRaises(ValueError):
+            self.alerter(api_base_url=other, allowed_hosts=[self.emu.base.split("/")[2]])
+        # Allowed (and unreachable): the request does leave, and fails as a transport error.
+        with self.assertRaises(AlertError) as cm:
+            self.alerter(api_base_url=other, allowed_hosts=None, delivery_deadline_seconds=2).post("hello")
+        self.assertEqual(cm.exception.kind, "transport")
+
+    def test_5_missing_token_is_invalid_config(self) -> None:
+        with self.assertRaises(AlertError) as cm:
+            self.alerter(token=None).post("hello")
+        self.assertEqual(cm.exception.kind, "invalid-config")
+        self.assertIn("discord_token", str(cm.exception))
+
+    def test_9_no_violations(self) -> None:
+        self.assertEqual(self.emu.control("GET", "/violations"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
