@@ -28,8 +28,8 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
     let summary = format!(
         "{} failed.\n\n**{}**: {}",
         where_text(ctx),
-        exc.type_name,
-        exc.message
+        defuse_fences(&exc.type_name),
+        defuse_fences(&exc.message)
     );
     let mut doc = Document {
         title: Some("Pipeline Failure Alert".into()),
@@ -40,7 +40,7 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
     match exc.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
         None => doc.body = Some(summary),
         Some(tb) => {
-            let tb = tb.trim_end().replace("```", "ˋˋˋ");
+            let tb = defuse_fences(tb.trim_end());
             if crate::render::len(&tb) <= INLINE_TRACEBACK {
                 doc.body = Some(format!("{summary}\n\n**Traceback**\n```python\n{tb}\n```"));
             } else {
@@ -62,6 +62,11 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
         }
     }
     doc
+}
+
+/// Text from an exception must not open or close our code blocks: ``` becomes ˋˋˋ.
+fn defuse_fences(s: &str) -> String {
+    s.replace("```", "ˋˋˋ")
 }
 
 fn where_text(ctx: &RunContext) -> String {

@@ -285,7 +285,13 @@ pub fn render(
     }
     let ping_line = ping_line(mentions);
     let mut messages = match &doc.plain {
-        Some(text) if doc.title.is_none() && doc.body.is_none() && doc.fields.is_empty() => {
+        Some(text)
+            if doc.title.is_none()
+                && doc.body.is_none()
+                && doc.lead.is_none()
+                && doc.fields.is_empty()
+                && doc.images.is_empty() =>
+        {
             plain_messages(text, doc.trailer.as_deref(), ping_line.as_deref())
         }
         _ => embed_messages(doc, timestamp, ping_line.as_deref()),
@@ -545,16 +551,29 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
         let (head, tail) = rest.split_at(cut);
         let mut chunk = prefix + head;
         reopen = open_fence(&chunk);
-        if let Some(_fence) = &reopen {
-            if !tail.is_empty() {
-                if !chunk.ends_with('\n') {
-                    chunk.push('\n');
-                }
-                chunk.push_str("```");
-            }
+        if reopen.is_some() && !tail.is_empty() {
+            // Always "\n```", so that `join_split` can undo it exactly.
+            chunk.push_str("\n```");
         }
         out.push(chunk);
         rest = tail;
+    }
+    out
+}
+
+/// The inverse of [`split_text`]: concatenate chunks, dropping each fence repair (a closing
+/// "\n```" where the next chunk reopens, and that reopening fence line).
+pub fn join_split(chunks: &[String]) -> String {
+    let mut out = String::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut c = chunk.as_str();
+        if i > 0 && chunks[i - 1].ends_with("\n```") && c.starts_with("```") {
+            c = c.split_once('\n').map_or("", |(_, rest)| rest);
+        }
+        if chunks.get(i + 1).is_some_and(|n| n.starts_with("```")) {
+            c = c.strip_suffix("\n```").unwrap_or(c);
+        }
+        out.push_str(c);
     }
     out
 }
@@ -589,30 +608,28 @@ fn split_point(s: &str, budget: usize) -> usize {
     cut
 }
 
-/// If `chunk` ends inside a ``` block, the fence line that opened it (e.g. "```python").
+/// If `chunk` ends inside a ``` block, the fence that reopens it: "```lang" when the opening
+/// line names a plausible language (at most 20 of `A-Za-z0-9+#._-`), else a bare "```", so a
+/// long line after the fence is never copied into every chunk.
 fn open_fence(chunk: &str) -> Option<String> {
     let mut open: Option<String> = None;
     for line in chunk.lines() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix("```") {
-            open = match open {
-                Some(_) => None,
-                None => {
-                    let lang = rest.trim();
-                    let lang = if lang.contains("```") || lang.contains(' ') {
-                        ""
-                    } else {
-                        lang
-                    };
-                    // ```code``` on one line opens and closes.
-                    if rest.contains("```") {
-                        None
-                    } else {
-                        Some(format!("```{lang}"))
-                    }
-                }
-            };
-        }
+        let Some(rest) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        open = match open {
+            Some(_) => None,
+            // ```code``` on one line opens and closes.
+            None if rest.contains("```") => None,
+            None => {
+                let lang = rest.trim();
+                let plausible = lang.len() <= 20
+                    && lang
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+#._-".contains(&b));
+                Some(format!("```{}", if plausible { lang } else { "" }))
+            }
+        };
     }
     open
 }
@@ -738,6 +755,21 @@ mod tests {
         }
         let chunks = split_text(&text, 1900);
         assert!(chunks[1].starts_with("```python\n"));
+    }
+
+    #[test]
+    fn join_split_undoes_split_text_exactly() {
+        let code: String = (0..300).map(|i| format!("    frame {i}\n")).collect();
+        for text in [
+            format!("Traceback:\n```python\n{code}```\nend"),
+            format!("x\n```{}\n```", "j".repeat(5000)),
+            "plain ".repeat(2000),
+        ] {
+            let chunks = split_text(&text, 1000);
+            assert!(chunks.len() > 1);
+            assert!(chunks.iter().all(|c| len(c) <= 1000 + 20));
+            assert_eq!(join_split(&chunks), text);
+        }
     }
 
     #[test]

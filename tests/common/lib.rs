@@ -207,11 +207,13 @@ pub fn embeds(m: &Value) -> Vec<Value> {
 
 /// Descriptions of every embed of `messages`, in order, concatenated.
 pub fn descriptions(messages: &[Value]) -> String {
-    messages
+    let parts: Vec<String> = messages
         .iter()
         .flat_map(embeds)
         .filter_map(|e| e["description"].as_str().map(str::to_string))
-        .collect()
+        .collect();
+    // Undo the renderer's code-fence repairs at split points.
+    alerter_discord::render::join_split(&parts)
 }
 
 /// `(name, value)` of every embed field of `messages`, in order.
@@ -270,4 +272,27 @@ pub fn stored_ids(messages: &[Value]) -> Vec<String> {
         .iter()
         .map(|m| m["id"].as_str().unwrap_or("").to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assert_lines_in_order;
+
+    #[test]
+    fn lines_in_order_accepts_split_and_joined_text() {
+        assert_lines_in_order("a\nb\n\nc", "a\n\nb\nc\n");
+        assert_lines_in_order("xxaby", "a\nb");
+    }
+
+    #[test]
+    #[should_panic(expected = "missing")]
+    fn lines_in_order_catches_a_lost_line() {
+        assert_lines_in_order("a\nc", "a\nb\nc");
+    }
+
+    #[test]
+    #[should_panic(expected = "missing")]
+    fn lines_in_order_catches_reordering() {
+        assert_lines_in_order("b\na", "a\nb");
+    }
 }

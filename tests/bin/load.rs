@@ -1,0 +1,226 @@
+//! Load test: N alerts (default 10,000) through the host library, with concurrency, against the
+//! emulator with its rate limiter on and random transient faults injected while it runs
+//! (5xx, Discord's 130000, 429s, dropped connections, responses lost after the message was
+//! stored, slow answers). Passes only if exactly N messages arrive, none duplicated, and every
+//! request was spec-valid. Reports throughput and p50/p99 latency per alert.
+//!
+//! `./dev load [--alerts N] [--concurrency C] [--channels K] [--fault-percent P]`
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use alerter::config::{self, AlerterSpec};
+use alerter::types::{Message, Params};
+use alerter::{Runtime, SecretStore};
+use alerter_emulator::{Emulator, Fault, FaultKind, Options};
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small xorshift generator: the load test needs variety, not cryptography.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn random_fault(rng: &mut Rng) -> Fault {
+    let kind = match rng.next() % 8 {
+        0 => FaultKind::Status {
+            status: 500,
+            code: None,
+        },
+        1 => FaultKind::Status {
+            status: 502,
+            code: None,
+        },
+        2 => FaultKind::Status {
+            status: 503,
+            code: Some(130_000),
+        },
+        3 => FaultKind::Status {
+            status: 504,
+            code: None,
+        },
+        4 => FaultKind::LoseResponse,
+        5 => FaultKind::DropConnection,
+        6 => FaultKind::RateLimited {
+            retry_after: 0.05 + (rng.next() % 300) as f64 / 1000.0,
+            global: rng.next() % 4 == 0,
+        },
+        _ => FaultKind::Delay {
+            ms: 100 + rng.next() % 400,
+        },
+    };
+    Fault {
+        method: Some("POST".into()),
+        path_contains: Some("/messages".into()),
+        times: 1,
+        kind,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let alerts = arg("--alerts", 10_000) as usize;
+    let concurrency = arg("--concurrency", 32) as usize;
+    let channels_n = arg("--channels", 20) as usize;
+    let fault_percent = arg("--fault-percent", 2);
+
+    let emu = Emulator::start(Options {
+        rate_limiter: true,
+        bucket_limit: 40,
+        global_limit: 600,
+        validate: true,
+        ..Options::default()
+    })
+    .await
+    .expect("emulator");
+    let mut channels = vec![emu.default_channel_id()];
+    while channels.len() < channels_n {
+        channels.push(emu.add_channel(&format!("load-{}", channels.len())));
+    }
+    let spec = AlerterSpec {
+        flavor: "discord".into(),
+        discord_token: Some(emu.token()),
+        api_base_url: Some(emu.base_url()),
+        delivery_deadline_seconds: Some(60.0),
+        ..AlerterSpec::default()
+    };
+    let home = std::env::temp_dir().join("alerter-load-home");
+    let cfg = Arc::new(
+        config::resolve(&spec, &SecretStore::new(&home), &|_| None)
+            .expect("config")
+            .call,
+    );
+    let runtime = Arc::new(Runtime::embedded().expect("component"));
+
+    println!(
+        "load: {alerts} alerts, concurrency {concurrency}, {channels_n} channels, limiter 40/s per channel + 600/s global, a random transient fault on {fault_percent}% of alerts"
+    );
+    // Faults are queued as alerts start, so about `fault_percent` of requests meet one.
+    let injected = Arc::new(AtomicUsize::new(0));
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..concurrency as u64 {
+        let (runtime, cfg, next, channels) =
+            (runtime.clone(), cfg.clone(), next.clone(), channels.clone());
+        let (emu, injected) = (emu.clone(), injected.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng =
+                Rng(0x9E37_79B9_7F4A_7C15 ^ (worker + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+            let mut latencies = Vec::new();
+            let mut failures = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= alerts {
+                    break;
+                }
+                if rng.next() % 100 < fault_percent {
+                    emu.push_fault(random_fault(&mut rng));
+                    injected.fetch_add(1, Ordering::Relaxed);
+                }
+                let params = Params {
+                    channel_id: Some(channels[i % channels.len()].clone()),
+                    ..Params::default()
+                };
+                let t = Instant::now();
+                match runtime
+                    .post(&cfg, &Message::Text(format!("load alert #{i}")), &params)
+                    .await
+                {
+                    Ok(r) if r.message_ids.len() == 1 => latencies.push(t.elapsed()),
+                    Ok(r) => failures.push(format!("#{i}: {} messages", r.message_ids.len())),
+                    Err(e) => failures.push(format!("#{i}: {e}")),
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = Vec::new();
+    for w in workers {
+        let (l, f) = w.await.expect("worker");
+        latencies.extend(l);
+        failures.extend(f);
+    }
+    let elapsed = started.elapsed();
+
+    // Count what arrived: every alert exactly once.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in &channels {
+        for m in emu.messages(c) {
+            *seen
+                .entry(m["content"].as_str().unwrap_or("").to_string())
+                .or_default() += 1;
+        }
+    }
+    let stored: usize = seen.values().sum();
+    let duplicated = seen.values().filter(|&&n| n > 1).count();
+    let missing = (0..alerts)
+        .filter(|i| !seen.contains_key(&format!("load alert #{i}")))
+        .count();
+    let requests = emu.requests();
+    let limited = requests.iter().filter(|r| r.status == 429).count();
+    let violations = emu.violations();
+
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "delivered {} of {alerts} in {:.1} s: {:.0} alerts/s",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency per alert: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        pct(1.0).as_secs_f64() * 1e3
+    );
+    println!(
+        "requests {} for {stored} stored messages; {} faults injected; {limited} answered 429 (limiter or injected)",
+        requests.len(),
+        injected.load(Ordering::Relaxed)
+    );
+    println!("stored {stored}, missing {missing}, duplicated {duplicated}, failed calls {}, spec violations {}", failures.len(), violations.len());
+    for f in failures.iter().take(5) {
+        println!("  failure {f}");
+    }
+    for v in violations.iter().take(5) {
+        println!("  violation {v}");
+    }
+    let ok = stored == alerts
+        && missing == 0
+        && duplicated == 0
+        && failures.is_empty()
+        && violations.is_empty();
+    println!(
+        "{}",
+        if ok {
+            "load test: PASS"
+        } else {
+            "load test: FAIL"
+        }
+    );
+    std::process::exit(if ok { 0 } else { 1 });
+}
