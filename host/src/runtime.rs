@@ -62,6 +62,9 @@ enum Out {
 pub static EMBEDDED_COMPONENT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.wasm"));
 
+/// Lines of guest output kept for [`Runtime::take_guest_log`].
+const GUEST_LOG_LINES: usize = 1000;
+
 /// A secret handed to the guest: only its key; the value is looked up when revealed.
 pub struct SecretHandle {
     key: String,
@@ -430,6 +433,9 @@ impl Runtime {
             for d in denied.lock().map(|d| d.clone()).unwrap_or_default() {
                 log.push(format!("egress denied: {d}"));
             }
+            // A long-lived embedder may never drain the log: keep only the newest lines.
+            let excess = log.len().saturating_sub(GUEST_LOG_LINES);
+            log.drain(..excess);
         }
         match outcome {
             Err(_) => Err(CallError::Deadline(deadline)),

@@ -58,7 +58,7 @@ fn random_fault(rng: &mut Rng) -> Fault {
         5 => FaultKind::DropConnection,
         6 => FaultKind::RateLimited {
             retry_after: 0.05 + (rng.next() % 300) as f64 / 1000.0,
-            global: rng.next() % 4 == 0,
+            global: rng.next().is_multiple_of(4),
         },
         _ => FaultKind::Delay {
             ms: 100 + rng.next() % 400,
