@@ -250,15 +250,8 @@ mod tests {
 
     fn params(ask: Option<AskSettings>) -> Params {
         Params {
-            channel_id: None,
-            approve_keywords: None,
-            disapprove_keywords: None,
-            payload: None,
-            include_format_blocks: None,
-            severity: None,
-            mention_users: vec![],
-            mention_roles: vec![],
             ask,
+            ..Params::default()
         }
     }
 

@@ -43,6 +43,24 @@ wit_bindgen::generate!({
 /// The WIT types every module speaks (`alerter:core/types`).
 pub use alerter::core::types as wit;
 
+/// Every field "not set": the documented defaults apply.
+#[allow(clippy::derivable_impls)] // generated type: it cannot carry a derive
+impl Default for wit::Params {
+    fn default() -> Self {
+        wit::Params {
+            channel_id: None,
+            approve_keywords: None,
+            disapprove_keywords: None,
+            payload: None,
+            include_format_blocks: None,
+            severity: None,
+            mention_users: Vec::new(),
+            mention_roles: Vec::new(),
+            ask: None,
+        }
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod glue {
     use super::exports::alerter::core::{alerter, hooks};

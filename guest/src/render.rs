@@ -640,17 +640,7 @@ mod tests {
     use crate::wit::{AlerterMessage, MetadataEntry, Payload};
 
     fn params() -> Params {
-        Params {
-            channel_id: None,
-            approve_keywords: None,
-            disapprove_keywords: None,
-            payload: None,
-            include_format_blocks: None,
-            severity: None,
-            mention_users: vec![],
-            mention_roles: vec![],
-            ask: None,
-        }
+        Params::default()
     }
 
     fn structured(title: &str, body: &str, meta: &[(&str, &str)]) -> Message {

@@ -208,14 +208,7 @@ mod tests {
     fn params(channel: Option<&str>) -> Params {
         Params {
             channel_id: channel.map(String::from),
-            approve_keywords: None,
-            disapprove_keywords: None,
-            payload: None,
-            include_format_blocks: None,
-            severity: None,
-            mention_users: vec![],
-            mention_roles: vec![],
-            ask: None,
+            ..Params::default()
         }
     }
 

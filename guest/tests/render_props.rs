@@ -706,17 +706,7 @@ fn fence_info_string_long_renders_valid_messages() {
         metadata: vec![],
         images: vec![],
     });
-    let p = Params {
-        channel_id: None,
-        approve_keywords: None,
-        disapprove_keywords: None,
-        payload: None,
-        include_format_blocks: None,
-        severity: None,
-        mention_users: vec![],
-        mention_roles: vec![],
-        ask: None,
-    };
+    let p = Params::default();
     let doc = Document::from_message(&msg, &p).unwrap();
     let parts = render(&doc, &allowed_mentions(&p).unwrap(), TIMESTAMP).unwrap();
     assert!(
