@@ -807,17 +807,9 @@ async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Fai
             "{}",
             serde_json::json!({
                 "approved": answer.approved,
-                "decision": match answer.decision {
-                    Decision::Approved => "approved",
-                    Decision::Disapproved => "disapproved",
-                    Decision::TimedOut => "timed-out",
-                },
+                "decision": decision_name(answer.decision),
                 "responder": answer.responder.as_ref().map(responder),
-                "via": answer.via.map(|v| match v {
-                    AnswerVia::Reply => "reply",
-                    AnswerVia::Message => "message",
-                    AnswerVia::Reaction => "reaction",
-                }),
+                "via": answer.via.map(via_name),
                 "keyword": answer.keyword,
                 "answered_at": answer.answered_at,
                 "approvers": answer.approvers.iter().map(responder).collect::<Vec<_>>(),
@@ -845,6 +837,24 @@ async fn ask(cli: &Cli, a: &AskArgs, redactor: &mut Redactor) -> Result<i32, Fai
         Decision::Disapproved => exit::DISAPPROVED,
         Decision::TimedOut => exit::TIMED_OUT,
     })
+}
+
+/// The WIT name of a decision, as printed in JSON.
+fn decision_name(d: Decision) -> &'static str {
+    match d {
+        Decision::Approved => "approved",
+        Decision::Disapproved => "disapproved",
+        Decision::TimedOut => "timed-out",
+    }
+}
+
+/// The WIT name of how an answer was given.
+fn via_name(v: AnswerVia) -> &'static str {
+    match v {
+        AnswerVia::Reply => "reply",
+        AnswerVia::Message => "message",
+        AnswerVia::Reaction => "reaction",
+    }
 }
 
 /// A terminal spinner with the time left, on stderr.
@@ -1007,9 +1017,67 @@ async fn demo() -> Result<i32, Failure> {
     for m in emu.messages(&receipt.channel_id) {
         print_message(&m);
     }
+    // The approval gate: a simulated reviewer answers after a moment.
+    let reviewer = emu.add_user("reviewer", false);
+    let (emu2, channel) = (emu.clone(), receipt.channel_id.clone());
+    let known = emu.messages(&channel).len();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let msgs = emu2.messages(&channel);
+            if let Some(q) = msgs.get(known) {
+                let q = q["id"].as_str().unwrap_or_default().to_string();
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                emu2.say(&channel, &reviewer.id, "LGTM", Some(&q));
+                return;
+            }
+        }
+    });
+    let question = Message::Structured(AlerterMessage {
+        title: Some("Promote resnet50-v7 to production?".into()),
+        body: Some("The candidate beats production by 1.2 points.".into()),
+        metadata: vec![],
+        images: vec![],
+    });
+    let ask_params = Params {
+        ask: Some(AskSettings {
+            timeout_ms: Some(30_000),
+            poll_interval_ms: Some(250),
+            approvers: vec![],
+            approver_roles: vec![],
+            ignore_case: false,
+            required_approvals: None,
+        }),
+        ..Params::default()
+    };
+    println!("5. Asking for approval; a simulated reviewer will reply `LGTM`...");
+    let answer = runtime
+        .ask(
+            &resolved.call,
+            &question,
+            &ask_params,
+            Duration::from_secs(30),
+        )
+        .await?;
+    let who = answer
+        .responder
+        .as_ref()
+        .map(|r| r.username.as_str())
+        .unwrap_or("nobody");
+    println!(
+        "   -> {} by {who} via {} `{}` at {}",
+        decision_name(answer.decision),
+        answer.via.map_or("-", via_name),
+        answer.keyword.as_deref().unwrap_or(""),
+        answer.answered_at
+    );
+    if let Some(q) = emu.messages(&receipt.channel_id).get(1) {
+        println!("   The question now reads:");
+        print_message(q);
+    }
     let violations = emu.violations();
-    if violations.is_empty() {
-        println!("5. Every request matched Discord's OpenAPI spec and documented limits.");
+    if violations.is_empty() && answer.approved {
+        println!("6. Every request matched Discord's OpenAPI spec and documented limits.");
         Ok(exit::OK)
     } else {
         Err(Failure {
