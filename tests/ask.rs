@@ -273,6 +273,27 @@ async fn role_based_approvers_are_checked_through_the_guild_member() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_late_approver_reaction_is_seen_when_the_count_does_not_change() {
+    // An unentitled reaction is replaced by an entitled one between two polls: the count of
+    // the emoji stays the same, and the approval must still be found.
+    let emu = emulator().await;
+    let lead = emu.add_user("lead", false);
+    let intern = emu.add_user("intern", false);
+    let mut s = settings(20_000);
+    s.approvers = vec![lead.id.clone()];
+    s.poll_interval_ms = Some(1_000);
+    let answer = ask_with(&emu, params(s), |emu, q| async move {
+        emu.react(&ch(&emu), &q, "✅", &intern.id);
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        emu.unreact(&ch(&emu), &q, "✅", &intern.id);
+        emu.react(&ch(&emu), &q, "✅", &lead.id);
+    })
+    .await;
+    assert_eq!(answer.decision, Decision::Approved);
+    assert_eq!(answer.responder.unwrap().username, "lead");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn required_approvals_need_distinct_people() {
     let emu = emulator().await;
     let a = emu.add_user("a", false);

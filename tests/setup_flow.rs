@@ -114,6 +114,19 @@ async fn every_command_keeps_the_token_out_of_its_output() {
 
     // Failures must not leak it either: a wrong channel, a missing secret, a literal token.
     assert!(step(&["check", "--channel", "123456789012345678"], None, 3).contains("does not exist"));
+    assert!(step(&["check", "--channel", "general"], None, 2).contains("general"));
+    let both = step(
+        &[
+            "--config",
+            "x.toml",
+            "--alerter",
+            "discord_alerter",
+            "check",
+        ],
+        None,
+        2,
+    );
+    assert!(both.contains("cannot be used with"), "{both}");
     let literal = format!("--discord_token={TOKEN}");
     let warn = step(
         &[

@@ -385,6 +385,21 @@ impl Emulator {
         }
     }
 
+    /// A user removes their reaction. Panics on unknown ids, like [`Emulator::react`].
+    pub fn unreact(&self, channel_id: &str, message_id: &str, emoji: &str, user_id: &str) {
+        let (Some(c), Some(m), Some(u), Some(e)) = (
+            snowflake::parse(channel_id),
+            snowflake::parse(message_id),
+            snowflake::parse(user_id),
+            state::Emoji::parse(emoji),
+        ) else {
+            panic!("unreact: bad id or emoji");
+        };
+        if !self.inner.lock().unreact(c, m, &e, u) {
+            panic!("unreact: unknown message {message_id} in channel {channel_id}");
+        }
+    }
+
     /// The messages of a channel, oldest first, exactly as the API returns them (with
     /// `mentions`, `mention_roles`, `mention_everyone`, `reactions`), but never masked by the
     /// message content intent. Empty for an unknown channel.

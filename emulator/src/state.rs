@@ -381,6 +381,25 @@ impl State {
         true
     }
 
+    /// Removes a user's reaction (a reaction nobody holds any more disappears); false if the
+    /// message is unknown.
+    pub fn unreact(
+        &mut self,
+        channel_id: u64,
+        message_id: u64,
+        emoji: &Emoji,
+        user_id: u64,
+    ) -> bool {
+        let Some(m) = self.message_mut(channel_id, message_id) else {
+            return false;
+        };
+        for r in m.reactions.iter_mut().filter(|r| &r.emoji == emoji) {
+            r.users.retain(|u| *u != user_id);
+        }
+        m.reactions.retain(|r| !r.users.is_empty());
+        true
+    }
+
     /// Whether the bot sees this message's content blanked (no message content intent, not the
     /// bot's own message, and the bot is not pinged, a reply to the bot counting as a ping).
     pub fn masked(&self, m: &MessageRec) -> bool {

@@ -4,8 +4,9 @@
 //! Polling (see `shared/notes/discord-rest.md`): `GET /channels/{c}/messages?after=<cursor>&limit=100`
 //! returns newest first, so each page is processed reversed (oldest first) and the cursor moves
 //! to the largest id; a full page is fetched again at once. Reactions have no timestamps: each
-//! round reads the question's reaction counts and lists users only for emoji whose count
-//! changed. Within a round, messages (in snowflake order) come before reactions. Transient
+//! round reads the question's reactions and lists the users of every deciding emoji that
+//! someone besides the bot used; users already seen are skipped. Within a round, messages (in
+//! snowflake order) come before reactions. Transient
 //! failures while polling are retried by the client and then skipped; 401/403/404 end the ask.
 
 use std::collections::{HashMap, HashSet};
@@ -62,6 +63,8 @@ struct ChannelMessage {
 #[derive(Debug, Deserialize)]
 struct Reaction {
     count: u32,
+    #[serde(default)]
+    me: bool,
     emoji: Emoji,
 }
 
@@ -96,7 +99,6 @@ struct Poll {
     channel: String,
     question: String,
     cursor: u64,
-    reaction_counts: HashMap<String, u32>,
     seen_reactors: HashSet<(String, u64)>,
     roles: HashMap<u64, Option<Vec<String>>>,
     guild: Option<String>,
@@ -172,7 +174,6 @@ pub fn ask<T: Transport>(
         channel: channel.clone(),
         question: question_id.clone(),
         cursor: last_part,
-        reaction_counts: HashMap::new(),
         seen_reactors: HashSet::new(),
         roles: HashMap::new(),
         guild,
@@ -373,10 +374,11 @@ fn read_reactions<T: Transport>(
         let Some(verdict) = rules.match_emoji(&display) else {
             continue;
         };
-        if poll.reaction_counts.get(&name) == Some(&r.count) {
+        // Only the bot's own reaction: nothing to read. Otherwise list the users every round:
+        // an unchanged count can hide one person removing a reaction while another adds it.
+        if r.count <= u32::from(r.me) {
             continue;
         }
-        poll.reaction_counts.insert(name.clone(), r.count);
         let now = svc.client.transport_ref().unix_ms();
         let mut after: Option<String> = None;
         loop {

@@ -251,7 +251,7 @@ impl<T: Transport> Client<T> {
     /// How long a 429 asks us to wait; a ban page (not Discord's JSON) is an error at once.
     fn rate_limited(&mut self, response: &HttpResponse) -> Result<u64, AlertError> {
         let body: Option<ErrorBody> = serde_json::from_slice(&response.body).ok();
-        let Some(body) = body.filter(|b| b.retry_after.is_some()) else {
+        let Some(body) = body else {
             return Err(AlertError::RateLimited(RateLimit {
                 retry_after_ms: retry_after_header_ms(response).unwrap_or(0),
                 global: true,
@@ -260,7 +260,11 @@ impl<T: Transport> Client<T> {
                     .into(),
             }));
         };
-        let secs = body.retry_after.unwrap_or(0.0).max(0.0);
+        let secs = body
+            .retry_after
+            .or_else(|| retry_after_header_ms(response).map(|ms| ms as f64 / 1000.0))
+            .unwrap_or(1.0)
+            .max(0.0);
         let wait = (secs * SEC as f64) as u64;
         let global = body.global.unwrap_or(false)
             || response
@@ -602,6 +606,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(c.transport_ref().sleeps.len(), 0, "must not sleep in vain");
+    }
+
+    #[test]
+    fn json_429_without_retry_after_uses_the_header() {
+        let mut t = FakeTransport::new();
+        t.reply_with(Ok(response(
+            429,
+            r#"{"message":"slow","code":0}"#,
+            &[("retry-after", "2")],
+        )))
+        .reply(200, "{}");
+        let mut c = client(t, 30_000);
+        post(&mut c).unwrap();
+        let t = c.transport_ref();
+        assert_eq!(t.sent.len(), 2);
+        assert!(t.sent[1].1 - t.sent[0].1 >= 2 * SEC);
     }
 
     #[test]

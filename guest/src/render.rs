@@ -370,7 +370,9 @@ fn embed_messages(doc: &Document, timestamp: &str, ping: Option<&str>) -> Vec<Cr
         body.push_str(b);
     }
     if let Some(t) = &doc.trailer {
-        body.push_str("\n\n");
+        if !body.trim().is_empty() {
+            body.push_str("\n\n");
+        }
         body.push_str(t);
     }
     let mut chunks = if body.trim().is_empty() {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use alerter::config::{self, AlerterSpec, Registry, Resolved};
 use alerter::types::{
-    AlerterMessage, AnswerVia, AskSettings, Decision, Message, MetadataEntry, MetadataValue,
-    Params, Payload, Severity,
+    AlertError, AlerterMessage, AnswerVia, AskSettings, Decision, Message, MetadataEntry,
+    MetadataValue, Params, Payload, Severity,
 };
 use alerter::{exit, CallError, ExceptionInfo, Redactor, RunContext, Runtime, SecretStore};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -27,7 +27,8 @@ Examples:
 #[command(name = "alerter", version, after_help = EXAMPLES)]
 struct Cli {
     /// Config file (TOML: discord_token, default_discord_channel_id, api_base_url, ...).
-    #[arg(long, global = true, env = "ALERTER_CONFIG")]
+    /// Default: $ALERTER_CONFIG, unless --alerter is given.
+    #[arg(long, global = true, conflicts_with = "alerter")]
     config: Option<PathBuf>,
     /// A registered alerter to use (default: the only one registered).
     #[arg(long, global = true)]
@@ -570,7 +571,11 @@ async fn check(cli: &Cli, c: &CheckArgs, redactor: &mut Redactor) -> Result<i32,
     let report = runtime.check(&resolved.call, &params).await;
     flush_guest_log(cli, &runtime, &resolved.redactor);
     let report = report?;
-    let channel_ok = !matches!(report.channel, Some(Err(_)));
+    let channel_code = match &report.channel {
+        Some(Err(AlertError::InvalidInput(_) | AlertError::InvalidConfig(_))) => exit::USAGE,
+        Some(Err(_)) => exit::DELIVERY,
+        _ => exit::OK,
+    };
     if c.json {
         let channel = match &report.channel {
             None => serde_json::Value::Null,
@@ -593,7 +598,7 @@ async fn check(cli: &Cli, c: &CheckArgs, redactor: &mut Redactor) -> Result<i32,
             Some(Err(e)) => println!("channel: PROBLEM: {}", alerter::describe(e)),
         }
     }
-    Ok(if channel_ok { exit::OK } else { exit::DELIVERY })
+    Ok(channel_code)
 }
 
 /// Load the component and resolve the configuration for a call.

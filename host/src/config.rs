@@ -3,8 +3,8 @@
 //! Sources, highest precedence first:
 //! 1. command-line flags (`--channel`, `--timeout`, ...), applied per call by the CLI;
 //! 2. environment: `ALERTER_DISCORD_TOKEN` (the token), `ALERTER_API_BASE_URL`;
-//! 3. a config file (`--config FILE` or `ALERTER_CONFIG`), or else a registered alerter
-//!    (`--alerter NAME`, or the only one registered) from `$ALERTER_HOME/alerters/NAME.toml`.
+//! 3. one source of the rest: `--config FILE`, else `--alerter NAME`, else the file in
+//!    `ALERTER_CONFIG`, else the only registered alerter (`$ALERTER_HOME/alerters/NAME.toml`).
 //!
 //! Values of the form `{{secret_name.key}}` are resolved from the secret store at run time and
 //! reach the guest only through the secrets import. `$ALERTER_HOME` defaults to
@@ -23,7 +23,7 @@ use crate::runtime::CallConfig;
 use crate::secrets::{parse_reference, Redactor, SecretError, SecretStore};
 
 /// The settings of one alerter: the config file format and a registered alerter's file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlerterSpec {
     /// Only `discord` today.
@@ -48,6 +48,21 @@ pub struct AlerterSpec {
 
 fn default_flavor() -> String {
     "discord".into()
+}
+
+impl Default for AlerterSpec {
+    /// The Discord flavor with nothing else set.
+    fn default() -> Self {
+        AlerterSpec {
+            flavor: default_flavor(),
+            discord_token: None,
+            default_discord_channel_id: None,
+            api_base_url: None,
+            ask_timeout_seconds: None,
+            delivery_deadline_seconds: None,
+            allowed_hosts: Vec::new(),
+        }
+    }
 }
 
 /// A configuration problem: exit code 2, nothing sent.
@@ -209,6 +224,7 @@ pub fn resolve(
         };
     let mut settings = BTreeMap::new();
     let api_base = env("ALERTER_API_BASE_URL")
+        .filter(|v| !v.trim().is_empty())
         .or_else(|| spec.api_base_url.clone())
         .unwrap_or_else(|| "https://discord.com/api/v10".into());
     let mut policy = Policy::for_api_base(&api_base)
