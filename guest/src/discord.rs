@@ -123,6 +123,8 @@ pub struct Client<T: Transport> {
     buckets: HashMap<String, Bucket>,
     route_bucket: HashMap<String, String>,
     global_until_ns: u64,
+    /// While set, every request shares this absolute deadline (one delivery of several parts).
+    delivery_until_ns: Option<u64>,
     /// How many HTTP requests were sent (tests and diagnostics).
     pub requests_sent: u64,
 }
@@ -148,8 +150,20 @@ impl<T: Transport> Client<T> {
             buckets: HashMap::new(),
             route_bucket: HashMap::new(),
             global_until_ns: 0,
+            delivery_until_ns: None,
             requests_sent: 0,
         }
+    }
+
+    /// Start one delivery: until [`Client::end_delivery`], all requests together must finish
+    /// within the delivery deadline (instead of each request getting its own).
+    pub fn begin_delivery(&mut self) {
+        let now = self.transport.now_ns();
+        self.delivery_until_ns = Some(now.saturating_add(self.deadline_ns));
+    }
+
+    pub fn end_delivery(&mut self) {
+        self.delivery_until_ns = None;
     }
 
     pub fn transport(&mut self) -> &mut T {
@@ -170,7 +184,9 @@ impl<T: Transport> Client<T> {
         body: Option<&Value>,
     ) -> Result<HttpResponse, AlertError> {
         let start = self.transport.now_ns();
-        let deadline = start.saturating_add(self.deadline_ns);
+        let deadline = self
+            .delivery_until_ns
+            .unwrap_or_else(|| start.saturating_add(self.deadline_ns));
         let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let mut headers = vec![
             ("authorization".to_string(), self.authorization.clone()),

@@ -93,11 +93,20 @@ impl<T: Transport> Service<T> {
     ) -> Result<PostReceipt, AlertError> {
         let batch = self.client.transport().random_u64();
         let mut ids: Vec<String> = Vec::with_capacity(parts.len());
+        // All parts share one delivery deadline.
+        self.client.begin_delivery();
+        let mut outcome = Ok(());
         for (i, part) in parts.into_iter().enumerate() {
-            let created = self.create_message(channel, part, batch, i, ids.first())?;
-            ids.push(created.id);
+            match self.create_message(channel, part, batch, i, ids.first()) {
+                Ok(created) => ids.push(created.id),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
         }
-        Ok(PostReceipt {
+        self.client.end_delivery();
+        outcome.map(|()| PostReceipt {
             channel_id: channel.to_string(),
             message_ids: ids,
         })
@@ -277,6 +286,34 @@ mod tests {
         assert_eq!(nonces.len(), 3);
         assert!(nonces.iter().all(|n| n.len() <= 25));
         assert!(bodies.iter().all(|b| b["enforce_nonce"] == true));
+    }
+
+    #[test]
+    fn the_delivery_deadline_bounds_all_parts_together() {
+        // Part 1 spends 3 s waiting out a 429; part 2 then meets nothing but 502s. Per-request
+        // deadlines would allow ~3 + 5 s; one delivery deadline stops at 5 s.
+        let mut t = FakeTransport::new();
+        t.reply(
+            429,
+            r#"{"message":"slow","retry_after":3.0,"global":false,"code":0}"#,
+        )
+        .reply(200, &created("900000000000000001"));
+        t.fallback = Some(crate::discord::fake::response(502, "bad gateway", &[]));
+        let s = Settings {
+            delivery_deadline_ms: 5_000,
+            ..settings()
+        };
+        let mut svc = Service::new(s, "t", t);
+        let start = svc.client.transport_ref().now;
+        let msg = Message::Structured(AlerterMessage {
+            title: Some("big".into()),
+            body: Some("y".repeat(20_000)),
+            metadata: vec![],
+            images: vec![],
+        });
+        assert!(svc.post(&msg, &params(None)).is_err());
+        let spent = svc.client.transport_ref().now - start;
+        assert!(spent <= 5_000_000_000, "took {spent} ns for a 5 s deadline");
     }
 
     #[test]
