@@ -1,6 +1,6 @@
 //! A hostile flavor for the sandbox tests. `post` with a text message does what the text says:
 //! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
-//! forever), `file PATH` (read a file), `env` (read the environment), `print-token` (reveal the
+//! forever), `naps N` (wait 25 ms N times), `file PATH` (read a file), `env` (read the environment), `print-token` (reveal the
 //! token and print it), `ok` (succeed). Only built for wasm32-wasip2, by tests/build.rs.
 
 #[cfg(target_arch = "wasm32")]
@@ -82,6 +82,19 @@ mod component {
                     loop {
                         x = std::hint::black_box(x.wrapping_add(1));
                     }
+                }
+                "naps" => {
+                    // Many short waits with a little work after each: a guest that mostly
+                    // waits (like a long ask) must not be charged for the time it slept.
+                    let n: u32 = arg.parse().unwrap_or(40);
+                    let mut x: u64 = 0;
+                    for _ in 0..n {
+                        wasip2::clocks::monotonic_clock::subscribe_duration(25_000_000).block();
+                        for i in 0..10_000u64 {
+                            x = std::hint::black_box(x.wrapping_add(i));
+                        }
+                    }
+                    Ok(receipt(format!("napped {n} times")))
                 }
                 "file" => match std::fs::read(arg) {
                     Ok(b) => Ok(receipt(format!("read {} bytes from {arg}", b.len()))),
