@@ -108,6 +108,8 @@ struct Run {
 }
 
 /// Spawn `cmd` (stdio to /dev/null) and reap it with `wait4`, which also returns its rusage.
+// The child is reaped by `wait4` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_child(cmd: &mut Command) -> Run {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
