@@ -35,6 +35,8 @@ async fn every_command_keeps_the_token_out_of_its_output() {
         text
     };
 
+    // A forgotten `--discord_token=` must not echo the token back.
+    step(&["secret", "create", "oops", TOKEN], None, 2);
     let token_arg = format!("--discord_token={TOKEN}");
     step(&["secret", "create", "discord_secret", &token_arg], None, 0);
     let meta = std::fs::metadata(home.join("secrets/discord_secret.json")).unwrap();

@@ -483,18 +483,20 @@ fn secret(cmd: &SecretCommand) -> Result<i32, Failure> {
     match cmd {
         SecretCommand::Create { name, values } => {
             let mut map = std::collections::BTreeMap::new();
-            let mut it = values.iter();
-            while let Some(arg) = it.next() {
+            let mut it = values.iter().enumerate();
+            while let Some((n, arg)) = it.next() {
+                // Never echo the argument: it may well be the secret itself.
                 let Some(kv) = arg.strip_prefix("--") else {
                     return Err(Failure::usage(format!(
-                        "expected --KEY=VALUE, got `{}`",
-                        arg.split('=').next().unwrap_or("")
+                        "value {} after the secret's name is not --KEY=VALUE (it is not shown, \
+                         since it may be the secret)",
+                        n + 1
                     )));
                 };
                 let (k, v) = match kv.split_once('=') {
                     Some((k, v)) => (k.to_string(), v.to_string()),
                     None => match it.next() {
-                        Some(v) => (kv.to_string(), v.clone()),
+                        Some((_, v)) => (kv.to_string(), v.clone()),
                         None => return Err(Failure::usage(format!("--{kv} needs a value"))),
                     },
                 };
@@ -604,8 +606,17 @@ async fn check(cli: &Cli, c: &CheckArgs, redactor: &mut Redactor) -> Result<i32,
 /// Load the component and resolve the configuration for a call.
 fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Failure> {
     let home = config::home();
+    // --config, else --alerter, else $ALERTER_CONFIG, else the only registered alerter.
+    let env_config = std::env::var_os("ALERTER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let config_file = cli.config.clone().or(if cli.alerter.is_none() {
+        env_config
+    } else {
+        None
+    });
     let spec: AlerterSpec =
-        match (&cli.config, &cli.alerter) {
+        match (&config_file, &cli.alerter) {
             (Some(path), _) => config::load_file(path)?,
             (None, Some(name)) => Registry::new(&home).load(name)?,
             (None, None) => {

@@ -137,6 +137,9 @@ impl Registry {
             .mode(0o600)
             .open(&path)
             .map_err(io)?;
+        // An existing file keeps its mode on open: it may hold a literal token, force 0600.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(io)?;
         std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)
     }
 
@@ -238,13 +241,25 @@ pub fn resolve(
     if let Some(c) = &spec.default_discord_channel_id {
         settings.insert("default_discord_channel_id".into(), c.clone());
     }
-    if let Some(s) = spec.ask_timeout_seconds {
+    let seconds = |key: &str, v: Option<f64>| -> Result<Option<f64>, ConfigError> {
+        match v {
+            Some(s) if !(s.is_finite() && s > 0.0 && s <= 31_536_000.0) => {
+                Err(ConfigError::Invalid(format!(
+                    "`{key}` must be a positive number of seconds (at most a year), got {s}"
+                )))
+            }
+            other => Ok(other),
+        }
+    };
+    let ask_seconds = seconds("ask_timeout_seconds", spec.ask_timeout_seconds)?;
+    let deadline_seconds = seconds("delivery_deadline_seconds", spec.delivery_deadline_seconds)?;
+    if let Some(s) = ask_seconds {
         settings.insert("ask_timeout_seconds".into(), s.to_string());
     }
-    if let Some(s) = spec.delivery_deadline_seconds {
+    if let Some(s) = deadline_seconds {
         settings.insert("delivery_deadline_seconds".into(), s.to_string());
     }
-    let ask_timeout = Duration::from_secs_f64(spec.ask_timeout_seconds.unwrap_or(300.0).max(0.0));
+    let ask_timeout = Duration::from_secs_f64(ask_seconds.unwrap_or(300.0));
     let mut secret_map = BTreeMap::new();
     secret_map.insert("discord_token".to_string(), token);
     let redactor = Redactor::new(secret_map.values());
@@ -304,6 +319,19 @@ mod tests {
         };
         let e = resolve(&spec, &store(), &|_| None).unwrap_err().to_string();
         assert!(e.contains("{{missing.discord_token}}"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_seconds_are_config_errors_not_panics() {
+        for bad in [f64::INFINITY, f64::NAN, -1.0, 0.0, 1e20] {
+            let spec = AlerterSpec {
+                discord_token: Some("t.t.t".into()),
+                ask_timeout_seconds: Some(bad),
+                ..AlerterSpec::default()
+            };
+            let e = resolve(&spec, &store(), &|_| None).unwrap_err().to_string();
+            assert!(e.contains("ask_timeout_seconds"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -156,10 +156,16 @@ pub fn parse_reference(value: &str) -> Option<(&str, &str)> {
     (!name.is_empty() && !key.is_empty()).then_some((name.trim(), key.trim()))
 }
 
-/// Replaces secret values (and the token part of `Bot <token>`) with `[redacted]`.
-#[derive(Debug, Clone, Default)]
+/// Replaces secret values with `[redacted]`. Its `Debug` shows only how many it holds.
+#[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
 }
 
 impl Redactor {
@@ -243,6 +249,15 @@ mod tests {
             Err(SecretError::BadName(_))
         ));
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let secrets = ["abc.def.ghi".to_string()];
+        assert_eq!(
+            format!("{:?}", Redactor::new(&secrets)),
+            "Redactor(1 secrets)"
+        );
     }
 
     #[test]
