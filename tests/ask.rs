@@ -15,11 +15,16 @@ fn runtime() -> &'static Runtime {
 }
 
 fn call_config(emu: &Emulator) -> CallConfig {
+    call_config_with(emu, None)
+}
+
+fn call_config_with(emu: &Emulator, delivery_deadline_seconds: Option<f64>) -> CallConfig {
     let spec = AlerterSpec {
         flavor: "discord".into(),
         discord_token: Some(emu.token()),
         default_discord_channel_id: Some(emu.default_channel_id()),
         api_base_url: Some(emu.base_url()),
+        delivery_deadline_seconds,
         ..AlerterSpec::default()
     };
     config::resolve(&spec, &SecretStore::new(&scratch("ask-home")), &|_| None)
@@ -336,6 +341,37 @@ async fn a_429_during_polling_is_waited_out() {
     .await;
     assert_eq!(answer.decision, Decision::Approved);
     assert!(emu.requests().iter().any(|r| r.status == 429));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_read_in_a_failing_round_is_not_lost() {
+    // Every read of the question fails for several rounds (502 past a 1 s delivery deadline)
+    // while the approver's reply arrives: the rounds that read the reply fail afterwards, and
+    // the reply must be read again once the question is readable.
+    let emu = emulator().await;
+    let ivy = emu.add_user("ivy", false);
+    let cfg = call_config_with(&emu, Some(1.0));
+    let q = question();
+    let p = params(settings(30_000));
+    let known = emu.messages(&ch(&emu)).len();
+    let task =
+        tokio::spawn(async move { runtime().ask(&cfg, &q, &p, Duration::from_secs(30)).await });
+    let qid = question_id(&emu, known).await;
+    emu.push_fault(Fault {
+        method: Some("GET".into()),
+        path_contains: Some(format!("/messages/{qid}")),
+        times: 16,
+        kind: FaultKind::Status {
+            status: 502,
+            code: None,
+        },
+    });
+    emu.say(&ch(&emu), &ivy.id, "LGTM", None);
+    let answer = task.await.expect("join").expect("ask succeeds");
+    assert_eq!(answer.decision, Decision::Approved, "the reply was lost");
+    assert_eq!(answer.responder.unwrap().username, "ivy");
+    let failed = emu.requests().iter().filter(|r| r.status == 502).count();
+    assert!(failed >= 8, "the faults did not bite: {failed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,17 +226,20 @@ fn get_json<T: Transport, R: serde::de::DeserializeOwned>(
         .map_err(|e| AlertError::Transport(format!("unreadable answer from {route}: {e}")))
 }
 
-/// One round: new messages, then the question's reactions. `Some` when decided.
+/// One round: new messages, then the question's reactions. `Some` when decided. The cursor
+/// and the reactors seen are committed only when the whole round worked, so an answer read in a
+/// round that later fails is read again next round instead of being lost.
 fn poll_round<T: Transport>(
     svc: &mut Service<T>,
     rules: &Rules,
     poll: &mut Poll,
 ) -> Result<Option<Answer>, AlertError> {
     let mut seen: Vec<Seen> = Vec::new();
+    let mut cursor = poll.cursor;
     loop {
         let path = format!(
             "/channels/{}/messages?after={}&limit={PAGE}",
-            poll.channel, poll.cursor
+            poll.channel, cursor
         );
         let route = format!("GET /channels/{}/messages", poll.channel);
         let mut page: Vec<ChannelMessage> = get_json(svc, &path, &route)?;
@@ -246,10 +249,10 @@ fn poll_round<T: Transport>(
             let Some(id) = snowflake::parse(&m.id) else {
                 continue;
             };
-            if id <= poll.cursor {
+            if id <= cursor {
                 continue; // de-duplicate
             }
-            poll.cursor = id;
+            cursor = id;
             let Some(author) = snowflake::parse(&m.author.id) else {
                 continue;
             };
@@ -297,7 +300,8 @@ fn poll_round<T: Transport>(
             break;
         }
     }
-    read_reactions(svc, rules, poll, &mut seen)?;
+    let mut reactors = poll.seen_reactors.clone();
+    read_reactions(svc, rules, poll, &mut reactors, &mut seen)?;
     for s in seen {
         let user_id = snowflake::parse(&s.user.id).unwrap_or(0);
         let roles = if rules.open_to_all() || rules.approvers.contains(&user_id) {
@@ -330,6 +334,8 @@ fn poll_round<T: Transport>(
             }
         }
     }
+    poll.cursor = cursor;
+    poll.seen_reactors = reactors;
     Ok(None)
 }
 
@@ -358,7 +364,8 @@ fn answer(
 fn read_reactions<T: Transport>(
     svc: &mut Service<T>,
     rules: &Rules,
-    poll: &mut Poll,
+    poll: &Poll,
+    reactors: &mut HashSet<(String, u64)>,
     seen: &mut Vec<Seen>,
 ) -> Result<(), AlertError> {
     let path = format!("/channels/{}/messages/{}", poll.channel, poll.question);
@@ -399,7 +406,7 @@ fn read_reactions<T: Transport>(
                 let Some(uid) = snowflake::parse(&u.id) else {
                     continue;
                 };
-                if !poll.seen_reactors.insert((name.clone(), uid)) || u.bot || uid == rules.bot_id {
+                if !reactors.insert((name.clone(), uid)) || u.bot || uid == rules.bot_id {
                     continue;
                 }
                 seen.push(Seen {
