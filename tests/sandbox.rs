@@ -59,6 +59,8 @@ async fn egress_is_limited_to_the_api_host() {
         "http://127.0.0.1:1/".to_string(),
         "https://discord.com/api/v10/users/@me".to_string(),
         format!("http://localhost:{}/api/v10", emu.addr().port()),
+        // Same host and port, other scheme.
+        format!("https://{}/api/v10/users/@me", emu.addr()),
         "https://discord.com.evil.example/".to_string(),
     ] {
         match cmd(&cfg, &format!("egress {url}")).await {

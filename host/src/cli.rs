@@ -653,7 +653,7 @@ fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Fail
             "alerter: settings {:?}; secrets {:?}; egress allowed to {:?}",
             resolved.call.settings,
             resolved.call.secrets.keys().collect::<Vec<_>>(),
-            resolved.call.policy.allowed_authorities
+            resolved.call.policy.allowed_origins
         );
     }
     Ok((runtime, resolved))

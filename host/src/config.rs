@@ -343,7 +343,7 @@ mod tests {
             ..AlerterSpec::default()
         };
         let r = resolve(&spec, &store(), &|_| None).unwrap();
-        assert_eq!(r.call.policy.allowed_authorities, ["127.0.0.1:4000"]);
+        assert_eq!(r.call.policy.allowed_origins, ["http://127.0.0.1:4000"]);
         assert!(
             toml::from_str::<AlerterSpec>("discord_tokn = 'x'").is_err(),
             "typos are rejected"

@@ -24,8 +24,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What a guest may do. Build one with [`Policy::for_api_base`].
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// Allowed destinations as `host:port` (lower case).
-    pub allowed_authorities: Vec<String>,
+    /// Allowed origins as `scheme://host:port` (lower case): the scheme matters, so a request
+    /// to an allowed host cannot downgrade to plain HTTP on the same port.
+    pub allowed_origins: Vec<String>,
     /// Cap on the guest's linear memory, in bytes.
     pub memory_limit: usize,
     /// Wasm execution time a call may use (counted in epoch ticks).
@@ -41,7 +42,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            allowed_authorities: Vec::new(),
+            allowed_origins: Vec::new(),
             memory_limit: 64 << 20,
             cpu_budget: Duration::from_secs(10),
             post_deadline: Duration::from_secs(180),
@@ -61,24 +62,16 @@ impl Policy {
 
     /// Also allow the host of `url`.
     pub fn allow_url(&mut self, url: &str) -> Result<(), String> {
-        let authority = authority_of(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
-        if !self.allowed_authorities.contains(&authority) {
-            self.allowed_authorities.push(authority);
+        let origin = origin_of(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
+        if !self.allowed_origins.contains(&origin) {
+            self.allowed_origins.push(origin);
         }
         Ok(())
     }
 
-    /// Whether a request to `scheme://authority` may leave the sandbox.
+    /// Whether a request to this URI (scheme, host and port) may leave the sandbox.
     pub fn allows(&self, uri: &http::Uri) -> bool {
-        let Some(authority) = uri.authority() else {
-            return false;
-        };
-        let port = authority.port_u16().unwrap_or(match uri.scheme_str() {
-            Some("http") => 80,
-            _ => 443,
-        });
-        let key = format!("{}:{port}", authority.host().to_ascii_lowercase());
-        self.allowed_authorities.contains(&key)
+        origin_of_uri(uri).is_some_and(|o| self.allowed_origins.contains(&o))
     }
 
     /// CPU budget in epoch ticks.
@@ -87,10 +80,14 @@ impl Policy {
     }
 }
 
-/// `host:port` of an http(s) URL, lower case, with the scheme's default port filled in.
-pub fn authority_of(url: &str) -> Option<String> {
-    let uri: http::Uri = url.parse().ok()?;
-    let default = match uri.scheme_str()? {
+/// `scheme://host:port` of an http(s) URL, lower case, with the scheme's default port filled in.
+pub fn origin_of(url: &str) -> Option<String> {
+    origin_of_uri(&url.parse().ok()?)
+}
+
+fn origin_of_uri(uri: &http::Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default = match scheme.as_str() {
         "https" => 443,
         "http" => 80,
         _ => return None,
@@ -100,7 +97,7 @@ pub fn authority_of(url: &str) -> Option<String> {
         return None;
     }
     Some(format!(
-        "{}:{}",
+        "{scheme}://{}:{}",
         a.host().to_ascii_lowercase(),
         a.port_u16().unwrap_or(default)
     ))
@@ -175,6 +172,10 @@ mod tests {
         assert!(p.allows(&"https://DISCORD.com:443/x".parse().unwrap()));
         assert!(!p.allows(&"https://discord.com:8443/x".parse().unwrap()));
         assert!(!p.allows(&"http://discord.com/x".parse().unwrap()));
+        assert!(
+            !p.allows(&"http://discord.com:443/x".parse().unwrap()),
+            "plain HTTP to the TLS port would send the token unencrypted"
+        );
         assert!(!p.allows(&"https://evil.example/x".parse().unwrap()));
         assert!(!p.allows(&"https://discord.com.evil.example/x".parse().unwrap()));
         assert!(!p.allows(&"/relative".parse().unwrap()));
@@ -185,6 +186,7 @@ mod tests {
         let mut p = Policy::for_api_base("http://127.0.0.1:5000/api/v10").unwrap();
         assert!(p.allows(&"http://127.0.0.1:5000/api/v10/x".parse().unwrap()));
         assert!(!p.allows(&"http://127.0.0.1:5001/".parse().unwrap()));
+        assert!(!p.allows(&"https://127.0.0.1:5000/".parse().unwrap()));
         p.allow_url("https://hooks.example.com").unwrap();
         assert!(p.allows(&"https://hooks.example.com/a".parse().unwrap()));
         assert!(p.allow_url("ftp://x").is_err());

@@ -829,7 +829,7 @@ fn main() {
     // For the breakdown: the same post with the egress policy allowing nothing, so the call
     // renders the message and builds the whole wasi:http request, which the host then denies.
     let mut deny_all = (*ctx.cfg.policy).clone();
-    deny_all.allowed_authorities.clear();
+    deny_all.allowed_origins.clear();
     let denied_cfg = CallConfig {
         policy: Arc::new(deny_all),
         ..ctx.cfg.clone()
