@@ -116,8 +116,8 @@ async fn an_endless_loop_is_stopped_by_the_cpu_budget() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_is_not_charged_as_cpu() {
-    // 70 waits of 25 ms: 1.75 s asleep and 70 wake-ups, under a 500 ms CPU budget (50 ticks).
-    // Counting every wake-up as a tick would stop it; it only computes microseconds.
+    // 70 waits of 25 ms: 1.75 s asleep and 70 wake-ups, under a 500 ms CPU budget. Charging
+    // wall time or wake-ups would stop it; it only computes microseconds.
     let emu = Emulator::start(Options::default()).await.unwrap();
     let cfg = config(&emu);
     assert_eq!(

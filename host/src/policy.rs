@@ -6,9 +6,10 @@
 //!   `wasi:http` does not pass through `wasi:sockets`, so this hook is the only gate.
 //! - Sockets, filesystem, environment, stdin: the guest's `WasiCtx` grants none of them.
 //! - Memory: a `StoreLimits` cap on linear memory.
-//! - CPU: epoch interruption. A ticker advances the engine's epoch every [`EPOCH_TICK`]; each
-//!   tick that finds wasm running costs one tick of the CPU budget (waiting in host I/O costs
-//!   nothing), and the call traps when the budget is spent.
+//! - CPU: fuel. Every executed wasm instruction costs fuel; waiting in a host call (a sleep, an
+//!   HTTP response) costs none, so a long `ask` is never mistaken for a busy loop. The call
+//!   traps when the budget is spent. Epoch interruption (a tick every [`EPOCH_TICK`]) makes a
+//!   running guest yield to the executor, so the wall-clock deadline fires even in a loop.
 //! - Wall clock: every call runs under a deadline (`tokio::time::timeout`), because epochs do
 //!   not fire while the guest waits in host I/O.
 
@@ -18,8 +19,12 @@ use std::time::Duration;
 
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
+/// Fuel per millisecond of CPU budget: roughly the wasm instructions a core runs in a
+/// millisecond (Cranelift code runs near one simple instruction per nanosecond).
+pub const FUEL_PER_MS: u64 = 1_000_000;
+
 /// How often the engine's epoch advances.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub const EPOCH_TICK: Duration = Duration::from_millis(50);
 
 /// What a guest may do. Build one with [`Policy::for_api_base`].
 #[derive(Debug, Clone)]
@@ -29,7 +34,7 @@ pub struct Policy {
     pub allowed_origins: Vec<String>,
     /// Cap on the guest's linear memory, in bytes.
     pub memory_limit: usize,
-    /// Wasm execution time a call may use (counted in epoch ticks).
+    /// Wasm execution time a call may use, metered as fuel (see [`FUEL_PER_MS`]).
     pub cpu_budget: Duration,
     /// Wall-clock bound of a `post` or a hook.
     pub post_deadline: Duration,
@@ -74,9 +79,11 @@ impl Policy {
         origin_of_uri(uri).is_some_and(|o| self.allowed_origins.contains(&o))
     }
 
-    /// CPU budget in epoch ticks.
-    pub fn cpu_ticks(&self) -> u64 {
-        (self.cpu_budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    /// The CPU budget as fuel.
+    pub fn cpu_fuel(&self) -> u64 {
+        (self.cpu_budget.as_millis() as u64)
+            .saturating_mul(FUEL_PER_MS)
+            .max(FUEL_PER_MS)
     }
 }
 
@@ -193,11 +200,11 @@ mod tests {
     }
 
     #[test]
-    fn cpu_budget_in_ticks() {
+    fn cpu_budget_as_fuel() {
         let p = Policy {
             cpu_budget: Duration::from_millis(250),
             ..Policy::default()
         };
-        assert_eq!(p.cpu_ticks(), 25);
+        assert_eq!(p.cpu_fuel(), 250 * FUEL_PER_MS);
     }
 }

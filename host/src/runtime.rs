@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -111,10 +111,6 @@ struct HostState {
     egress: EgressHooks,
     config: CallConfig,
     limits: StoreLimits,
-    cpu_ticks_left: u64,
-    /// The tick count at the last epoch check, to tell running through a tick from waking up.
-    last_tick: u64,
-    ticks: Arc<AtomicU64>,
 }
 
 impl WasiView for HostState {
@@ -181,8 +177,6 @@ pub struct Runtime {
     engine: Engine,
     pre: FlavorPre<HostState>,
     stop_ticker: Arc<AtomicBool>,
-    /// Epoch ticks since the runtime started (mirrors the engine's epoch, which is not readable).
-    ticks: Arc<AtomicU64>,
     /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
     guest_log: Mutex<Vec<String>>,
 }
@@ -196,6 +190,7 @@ impl Drop for Runtime {
 fn engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    config.consume_fuel(true);
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     pool.total_component_instances(256)
         .total_memories(256)
@@ -238,14 +233,12 @@ impl Runtime {
                 .context("the component does not fit the alerter:core/flavor world")?,
         )?;
         let stop = Arc::new(AtomicBool::new(false));
-        let ticks = Arc::new(AtomicU64::new(0));
-        let (e, s, t) = (engine.clone(), stop.clone(), ticks.clone());
+        let (e, s) = (engine.clone(), stop.clone());
         std::thread::Builder::new()
             .name("alerter-epoch".into())
             .spawn(move || {
                 while !s.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    t.fetch_add(1, Ordering::Relaxed);
                     e.increment_epoch();
                 }
             })?;
@@ -253,7 +246,6 @@ impl Runtime {
             engine,
             pre,
             stop_ticker: stop,
-            ticks,
             guest_log: Mutex::new(Vec::new()),
         })
     }
@@ -384,33 +376,17 @@ impl Runtime {
                 .memory_size(policy.memory_limit)
                 .trap_on_grow_failure(true)
                 .build(),
-            cpu_ticks_left: policy.cpu_ticks(),
-            last_tick: self.ticks.load(Ordering::Relaxed),
-            ticks: self.ticks.clone(),
         };
         let denied = state.egress.denied.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
-        // The check runs when wasm code meets an epoch that passed its deadline. If exactly one
-        // tick passed since the last check, the guest ran through that tick: it costs budget. If
-        // more passed, the guest was waiting in a host call (a sleep, a response): free. So a
-        // long ask that wakes up every poll is never mistaken for a busy loop.
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            let now = state.ticks.load(Ordering::Relaxed);
-            let ran_through = now <= state.last_tick + 1;
-            state.last_tick = now;
-            if ran_through {
-                if state.cpu_ticks_left == 0 {
-                    return Err(wasmtime::Error::msg(
-                        "it used more CPU time than the policy allows",
-                    ));
-                }
-                state.cpu_ticks_left -= 1;
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
+        // CPU is metered in fuel (executed wasm instructions; waiting in host calls costs
+        // nothing). Epochs only make a running guest yield, so deadlines fire even in a loop.
+        store
+            .set_fuel(policy.cpu_fuel())
+            .map_err(|e| CallError::Sandbox(format!("cannot meter the call: {e}")))?;
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let run = async {
             let flavor = self.pre.instantiate_async(&mut store).await?;
             let s = &mut store;
@@ -467,6 +443,9 @@ impl Runtime {
 
 fn trap_reason(e: &wasmtime::Error) -> String {
     let text = format!("{e:#}");
+    if let Some(wasmtime::Trap::OutOfFuel) = e.downcast_ref::<wasmtime::Trap>() {
+        return "it used more CPU time than the policy allows".into();
+    }
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
         if *t == wasmtime::Trap::UnreachableCodeReached {
             return format!(
