@@ -92,6 +92,15 @@ impl Rules {
                 "required approvals must be at least 1".into(),
             ));
         }
+        if approver_roles.is_empty()
+            && !approvers.is_empty()
+            && (required_approvals as usize) > approvers.len()
+        {
+            return Err(AlertError::InvalidInput(format!(
+                "{required_approvals} approvals are required but only {} approvers are listed",
+                approvers.len()
+            )));
+        }
         Ok(Rules {
             approve,
             disapprove,
@@ -331,6 +340,11 @@ mod tests {
         assert_eq!(r.match_emoji("✅"), Some(Verdict::Approve("✅".into())));
         assert_eq!(r.match_emoji("❌"), Some(Verdict::Disapprove("❌".into())));
         assert_eq!(r.match_emoji("👀"), None);
+        assert_eq!(
+            r.match_emoji("ok:123456789012345678"),
+            None,
+            "a custom emoji named ok"
+        );
     }
 
     #[test]
@@ -352,6 +366,11 @@ mod tests {
         let mut s = settings();
         s.required_approvals = Some(0);
         assert!(Rules::from_params(&params(Some(s)), BOT).is_err());
+        let mut s = settings();
+        s.approvers = vec!["111111111111111111".into()];
+        s.required_approvals = Some(2);
+        let err = Rules::from_params(&params(Some(s)), BOT);
+        assert!(matches!(err, Err(AlertError::InvalidInput(m)) if m.contains("only 1 approvers")));
     }
 
     #[test]

@@ -256,7 +256,9 @@ fn poll_round<T: Transport>(
             let Some(author) = snowflake::parse(&m.author.id) else {
                 continue;
             };
-            if m.author.bot || author == rules.bot_id {
+            // Only ordinary messages and replies: a system message (e.g. a thread named
+            // "LGTM" being created) carries text nobody typed as an answer.
+            if m.author.bot || author == rules.bot_id || !matches!(m.kind, 0 | 19) {
                 continue;
             }
             if m.content.is_empty()
@@ -377,8 +379,8 @@ fn read_reactions<T: Transport>(
             (None, Some(name)) => name.clone(),
             _ => continue,
         };
-        let display = r.emoji.name.clone().unwrap_or_default();
-        let Some(verdict) = rules.match_emoji(&display) else {
+        // A custom emoji matches only as `name:id`, so a server emoji called "ok" is not ✅.
+        let Some(verdict) = rules.match_emoji(&name) else {
             continue;
         };
         // Only the bot's own reaction: nothing to read. Otherwise list the users every round:
