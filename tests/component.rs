@@ -40,3 +40,30 @@ fn imports_only_what_the_flavor_world_allows() {
         );
     }
 }
+
+/// The compile cache holds native code: a cache directory others can write is never trusted.
+#[test]
+fn a_cache_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let cache_state = |dir: &std::path::Path| {
+        let out = std::process::Command::new(alerter_e2e::alerter_bin())
+            .args(["-v", "wit", "--imports"])
+            .env("ALERTER_CACHE_DIR", dir)
+            .output()
+            .expect("run alerter");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let private = alerter_e2e::scratch("cache-private");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(cache_state(&private).contains("compile cache miss"));
+    assert!(cache_state(&private).contains("compile cache hit"));
+    let shared = alerter_e2e::scratch("cache-shared");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(cache_state(&shared).contains("compile cache miss"));
+    let again = cache_state(&shared);
+    assert!(
+        again.contains("compile cache miss"),
+        "a world-writable cache was trusted: {again}"
+    );
+}

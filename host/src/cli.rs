@@ -455,6 +455,10 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor) -> Result<i32, Failure> {
                     None => Runtime::embedded(),
                 }
                 .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
+                if cli.verbose {
+                    let cache = if runtime.from_cache { "hit" } else { "miss" };
+                    eprintln!("alerter: compile cache {cache}");
+                }
                 for i in runtime.imports() {
                     println!("{i}");
                 }
@@ -648,7 +652,11 @@ fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Fail
     }
     .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
     if cli.verbose {
-        eprintln!("alerter: component ready in {:?}", started.elapsed());
+        eprintln!(
+            "alerter: component ready in {:?} (compile cache {})",
+            started.elapsed(),
+            if runtime.from_cache { "hit" } else { "miss" }
+        );
         eprintln!(
             "alerter: settings {:?}; secrets {:?}; egress allowed to {:?}",
             resolved.call.settings,

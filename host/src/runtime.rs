@@ -177,6 +177,8 @@ pub struct Runtime {
     engine: Engine,
     pre: FlavorPre<HostState>,
     stop_ticker: Arc<AtomicBool>,
+    /// Whether the compiled component came from the compile cache.
+    pub from_cache: bool,
     /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
     guest_log: Mutex<Vec<String>>,
 }
@@ -219,7 +221,7 @@ impl Runtime {
     /// Compile (or load from the compile cache) and link a component.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Runtime> {
         let engine = engine()?;
-        let component = load_cached(&engine, bytes)?;
+        let (component, from_cache) = load_cached(&engine, bytes)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -246,6 +248,7 @@ impl Runtime {
             engine,
             pre,
             stop_ticker: stop,
+            from_cache,
             guest_log: Mutex::new(Vec::new()),
         })
     }
@@ -471,27 +474,36 @@ fn cache_dir() -> Option<PathBuf> {
 
 /// Compile a component, or load it precompiled from the cache. The cache key covers the
 /// component's bytes and the engine's compatibility hash (wasmtime version and settings).
-fn load_cached(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
+fn load_cached(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> {
     use std::hash::{Hash, Hasher};
     let Some(dir) = cache_dir() else {
-        return Ok(Component::new(engine, bytes)?);
+        return Ok((Component::new(engine, bytes)?, false));
     };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
     let path = dir.join(format!("{:016x}.cwasm", h.finish()));
-    if path.is_file() {
-        // SAFETY: the file was written by `precompile_component` of an engine with the same
-        // compatibility hash, into a directory only this user can write (created 0700 below).
+    if path.is_file() && private_to_us(&dir) && private_to_us(&path) {
+        // SAFETY: the file was written by `serialize` of an engine with the same compatibility
+        // hash, and it and its directory are owned by this user and writable by nobody else.
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
-            return Ok(c);
+            return Ok((c, true));
         }
     }
     let component = Component::new(engine, bytes)?;
     if let Ok(serialized) = component.serialize() {
         let _ = write_private(&dir, &path, &serialized);
     }
-    Ok(component)
+    Ok((component, false))
+}
+
+/// A cached file holds native code: trust it only if this user owns it (and its directory) and
+/// nobody else can write it. Otherwise the component is compiled again.
+fn private_to_us(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    std::fs::metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o022 == 0)
 }
 
 fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
