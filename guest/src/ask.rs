@@ -102,7 +102,7 @@ struct Poll {
     seen_reactors: HashSet<(String, u64)>,
     roles: HashMap<u64, Option<Vec<String>>>,
     guild: Option<String>,
-    approvals: Vec<(Responder, u64)>,
+    approvals: Vec<Responder>,
     intent_warned: bool,
 }
 
@@ -204,7 +204,7 @@ pub fn ask<T: Transport>(
                 via: None,
                 keyword: None,
                 answered_at: snowflake::rfc3339(at),
-                approvers: poll.approvals.iter().map(|(r, _)| r.clone()).collect(),
+                approvers: poll.approvals.clone(),
                 channel_id: channel.clone(),
                 question_message_id: question_id.clone(),
             };
@@ -327,8 +327,8 @@ fn poll_round<T: Transport>(
                 )))
             }
             Verdict::Approve(k) => {
-                if !poll.approvals.iter().any(|(r, _)| r.id == s.user.id) {
-                    poll.approvals.push((s.user.clone(), s.at_ms));
+                if !poll.approvals.iter().any(|r| r.id == s.user.id) {
+                    poll.approvals.push(s.user.clone());
                 }
                 if poll.approvals.len() >= rules.required_approvals as usize {
                     return Ok(Some(answer(poll, Decision::Approved, s.user, s.via, k, at)));
@@ -356,7 +356,7 @@ fn answer(
         via: Some(via),
         keyword: Some(keyword),
         answered_at: at,
-        approvers: poll.approvals.iter().map(|(r, _)| r.clone()).collect(),
+        approvers: poll.approvals.clone(),
         channel_id: poll.channel.clone(),
         question_message_id: poll.question.clone(),
     }

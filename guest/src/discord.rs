@@ -125,8 +125,6 @@ pub struct Client<T: Transport> {
     global_until_ns: u64,
     /// While set, every request shares this absolute deadline (one delivery of several parts).
     delivery_until_ns: Option<u64>,
-    /// How many HTTP requests were sent (tests and diagnostics).
-    pub requests_sent: u64,
 }
 
 /// Discord's error body: `{"code": 50035, "message": "...", "errors": {...}}`.
@@ -151,7 +149,6 @@ impl<T: Transport> Client<T> {
             route_bucket: HashMap::new(),
             global_until_ns: 0,
             delivery_until_ns: None,
-            requests_sent: 0,
         }
     }
 
@@ -207,7 +204,6 @@ impl<T: Transport> Client<T> {
                 body: body.clone(),
                 timeout_ns: REQUEST_TIMEOUT_NS.min(deadline.saturating_sub(now)).max(MS),
             };
-            self.requests_sent += 1;
             let outcome = self.transport.send(&request);
             attempt += 1;
             let response = match outcome {

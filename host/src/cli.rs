@@ -450,11 +450,7 @@ async fn dispatch(cli: &Cli, redactor: &mut Redactor) -> Result<i32, Failure> {
         }
         Command::Wit(w) => {
             if w.imports {
-                let runtime = match &cli.component {
-                    Some(path) => Runtime::from_file(path),
-                    None => Runtime::embedded(),
-                }
-                .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
+                let runtime = load_component(cli)?;
                 if cli.verbose {
                     let cache = if runtime.from_cache { "hit" } else { "miss" };
                     eprintln!("alerter: compile cache {cache}");
@@ -607,6 +603,15 @@ async fn check(cli: &Cli, c: &CheckArgs, redactor: &mut Redactor) -> Result<i32,
     Ok(channel_code)
 }
 
+/// The built-in Discord flavor, or the component given with `--component`.
+fn load_component(cli: &Cli) -> Result<Runtime, Failure> {
+    match &cli.component {
+        Some(path) => Runtime::from_file(path),
+        None => Runtime::embedded(),
+    }
+    .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))
+}
+
 /// Load the component and resolve the configuration for a call.
 fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Failure> {
     let home = config::home();
@@ -646,11 +651,7 @@ fn setup(cli: &Cli, redactor: &mut Redactor) -> Result<(Runtime, Resolved), Fail
         eprintln!("warning: {w}");
     }
     let started = std::time::Instant::now();
-    let runtime = match &cli.component {
-        Some(path) => Runtime::from_file(path),
-        None => Runtime::embedded(),
-    }
-    .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))?;
+    let runtime = load_component(cli)?;
     if cli.verbose {
         eprintln!(
             "alerter: component ready in {:?} (compile cache {})",
