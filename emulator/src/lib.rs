@@ -30,7 +30,7 @@ mod url;
 mod validate;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -124,7 +124,7 @@ pub(crate) struct Inner {
 impl Inner {
     /// The state, even if a thread panicked while holding it.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn base_url(&self) -> String {
@@ -154,11 +154,11 @@ fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
 }
 
 impl Emulator {
-    fn new(opts: &Options, addr: SocketAddr) -> (Emulator, watch::Receiver<bool>) {
+    fn new(opts: Options, addr: SocketAddr) -> (Emulator, watch::Receiver<bool>) {
         let (shutdown, rx) = watch::channel(false);
         let inner = Inner {
             addr,
-            token: opts.token.clone(),
+            token: opts.token,
             validate: opts.validate,
             rate_limiter: opts.rate_limiter,
             started: Instant::now(),
@@ -193,7 +193,7 @@ impl Emulator {
         let std_listener = bind(opts.port)?;
         let addr = std_listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        let (emu, rx) = Emulator::new(&opts, addr);
+        let (emu, rx) = Emulator::new(opts, addr);
         let warm = emu.clone();
         // Validator building is CPU work; keep it off the async threads.
         if tokio::task::spawn_blocking(move || warm.warm_up())
@@ -213,7 +213,7 @@ impl Emulator {
     pub fn start_background(opts: Options) -> std::io::Result<Emulator> {
         let std_listener = bind(opts.port)?;
         let addr = std_listener.local_addr()?;
-        let (emu, rx) = Emulator::new(&opts, addr);
+        let (emu, rx) = Emulator::new(opts, addr);
         emu.warm_up();
         let inner = emu.inner.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();

@@ -74,16 +74,13 @@ impl Route {
     }
 
     fn serves(&self, method: &str) -> bool {
-        matches!(
-            (self, method),
-            (Route::Me, "GET")
-                | (Route::Channel(_), "GET")
-                | (Route::Messages(_), "GET" | "POST")
-                | (Route::Message(..), "GET" | "PATCH")
-                | (Route::Reactions(..), "GET")
-                | (Route::MyReaction(..), "PUT")
-                | (Route::Member(..), "GET")
-        )
+        let methods: &[&str] = match self {
+            Route::Me | Route::Channel(_) | Route::Reactions(..) | Route::Member(..) => &["GET"],
+            Route::Messages(_) => &["GET", "POST"],
+            Route::Message(..) => &["GET", "PATCH"],
+            Route::MyReaction(..) => &["PUT"],
+        };
+        methods.contains(&method)
     }
 
     /// (bucket key with the major parameter, route template without it).
@@ -694,7 +691,7 @@ fn edit_message(inner: &Inner, req: &ApiRequest, c_raw: &str, m_raw: &str, label
             .unwrap_or_default();
     }
     if let Some(v) = obj.get("components") {
-        m.components = components_response(v.as_array().map(Vec::as_slice).unwrap_or(&[]));
+        m.components = components_response(v.as_array().map(Vec::as_slice).unwrap_or_default());
     }
     if let Some(v) = obj.get("flags") {
         let suppress = 1 << 2;

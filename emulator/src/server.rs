@@ -43,13 +43,10 @@ pub async fn serve(listener: TcpListener, inner: Arc<Inner>, mut shutdown: watch
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(_) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
                 };
                 let _ = stream.set_nodelay(true);
                 let inner = inner.clone();
@@ -293,7 +290,7 @@ mod tests {
     #[test]
     fn answers_failing_their_schema_are_recorded_as_emulator_bugs() {
         let (emu, _rx) = crate::Emulator::new(
-            &crate::Options::default(),
+            crate::Options::default(),
             std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
         );
         let t = std::time::Instant::now();

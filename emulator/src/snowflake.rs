@@ -17,8 +17,7 @@ static LAST_ID: AtomicU64 = AtomicU64::new(0);
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A new snowflake from the current time, strictly greater than every id handed out before.

@@ -451,7 +451,7 @@ impl State {
             .messages
             .get(&c.id)
             .and_then(|m| m.keys().next_back())
-            .map(|id| id.to_string());
+            .map(ToString::to_string);
         json!({
             "id": c.id.to_string(),
             "type": 0,
@@ -568,10 +568,9 @@ impl State {
             o.insert("reactions".into(), Value::Array(reactions));
         }
         if let Some(r) = m.reply_to {
-            let referenced = self
-                .message(m.channel_id, r)
-                .map(|rm| Value::Object(self.basic_message_json(rm, mask)))
-                .unwrap_or(Value::Null);
+            let referenced = self.message(m.channel_id, r).map_or(Value::Null, |rm| {
+                Value::Object(self.basic_message_json(rm, mask))
+            });
             o.insert("referenced_message".into(), referenced);
         }
         Value::Object(o)

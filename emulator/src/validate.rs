@@ -10,9 +10,9 @@
 //! status; error bodies only at the top level (`{"code": int, "message": str}`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use jsonschema::{Draft, Registry, Validator};
+use jsonschema::{Draft, Registry, RegistryBuilder, Validator};
 use serde_json::{json, Map, Value};
 
 /// The spec document, compiled in.
@@ -66,7 +66,7 @@ fn registry() -> Result<&'static Registry<'static>, String> {
             Registry::new()
                 .draft(Draft::Draft202012)
                 .add(SPEC_URI, spec()?)
-                .and_then(|b| b.prepare())
+                .and_then(RegistryBuilder::prepare)
                 .map_err(|e| format!("spec registry: {e}"))
         })
         .as_ref()
@@ -99,14 +99,22 @@ fn fragment(pointer: &str) -> String {
 /// The cached validator for a JSON pointer into the spec (`#/components/...`).
 pub fn validator(pointer: &str) -> Result<Arc<Validator>, String> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(v) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pointer) {
-        return Ok(v.clone());
-    }
     // One builder at a time: a thread that waited finds the validator built by the other.
     static BUILDING: Mutex<()> = Mutex::new(());
-    let _building = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(v) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(pointer) {
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(v) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pointer)
+    {
+        return Ok(v.clone());
+    }
+    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(v) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pointer)
+    {
         return Ok(v.clone());
     }
     let registry = registry()?;
@@ -119,7 +127,7 @@ pub fn validator(pointer: &str) -> Result<Arc<Validator>, String> {
     let built = Arc::new(built);
     cache
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(PoisonError::into_inner)
         .insert(pointer.to_string(), built.clone());
     Ok(built)
 }
@@ -149,7 +157,7 @@ pub struct FieldError {
 impl FieldError {
     fn new(path: &[&str], code: &str, message: impl Into<String>) -> Self {
         FieldError {
-            path: path.iter().map(|s| s.to_string()).collect(),
+            path: path.iter().map(ToString::to_string).collect(),
             code: code.to_string(),
             message: message.into(),
         }
@@ -354,7 +362,7 @@ fn embed_limits(out: &mut Vec<FieldError>, embeds: &[Value]) {
         let idx = i.to_string();
         let p = |rest: &[&str]| -> Vec<String> {
             let mut v = vec!["embeds".to_string(), idx.clone()];
-            v.extend(rest.iter().map(|s| s.to_string()));
+            v.extend(rest.iter().map(ToString::to_string));
             v
         };
         if let Some(s) = str_at(embed, "title") {
@@ -366,7 +374,7 @@ fn embed_limits(out: &mut Vec<FieldError>, embeds: &[Value]) {
         if let Some(footer) = embed.get("footer").filter(|v| v.is_object()) {
             match str_at(footer, "text") {
                 Some(s) if !s.trim().is_empty() => {
-                    total += max_len(out, p(&["footer", "text"]), s, 2048)
+                    total += max_len(out, p(&["footer", "text"]), s, 2048);
                 }
                 _ => out.push(FieldError::at(
                     p(&["footer", "text"]),
@@ -378,7 +386,7 @@ fn embed_limits(out: &mut Vec<FieldError>, embeds: &[Value]) {
         if let Some(author) = embed.get("author").filter(|v| v.is_object()) {
             match str_at(author, "name") {
                 Some(s) if !s.trim().is_empty() => {
-                    total += max_len(out, p(&["author", "name"]), s, 256)
+                    total += max_len(out, p(&["author", "name"]), s, 256);
                 }
                 _ => out.push(FieldError::at(
                     p(&["author", "name"]),

@@ -78,7 +78,7 @@ async fn cloudflare_ban_is_html_without_rate_limit_headers() {
     assert_eq!(r.status, 429);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(String::from_utf8_lossy(&r.body).contains("<html"));
-    for (name, _) in r.headers.iter() {
+    for (name, _) in &r.headers {
         assert!(
             !name.as_str().starts_with("x-ratelimit") && name.as_str() != "retry-after",
             "unexpected {name}"
