@@ -112,12 +112,19 @@ pub struct RecordedRequest {
 
 /// Shared by the handle and the server tasks.
 pub(crate) struct Inner {
+    /// The address served.
     pub(crate) addr: SocketAddr,
+    /// The bot token requests must carry.
     pub(crate) token: String,
+    /// [`Options::validate`].
     pub(crate) validate: bool,
+    /// [`Options::rate_limiter`].
     pub(crate) rate_limiter: bool,
+    /// When the emulator started (for [`RecordedRequest::at_ms`]).
     pub(crate) started: Instant,
+    /// The emulated world; take it with [`Inner::lock`].
     pub(crate) state: Mutex<State>,
+    /// Set to true to stop serving.
     shutdown: watch::Sender<bool>,
 }
 
@@ -127,6 +134,7 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// `http://127.0.0.1:PORT/api/v10`.
     pub(crate) fn base_url(&self) -> String {
         format!("http://{}/api/v10", self.addr)
     }
@@ -147,6 +155,7 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
+/// A non-blocking listener on 127.0.0.1 (`port` 0: any free port).
 fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     listener.set_nonblocking(true)?;
@@ -154,6 +163,7 @@ fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
 }
 
 impl Emulator {
+    /// The handle for `addr`, not serving yet, and the receiver its server stops on.
     fn new(opts: Options, addr: SocketAddr) -> (Emulator, watch::Receiver<bool>) {
         let (shutdown, rx) = watch::channel(false);
         let inner = Inner {
@@ -426,6 +436,7 @@ impl Emulator {
     }
 }
 
+/// The public view of a user; empty name for an unknown id.
 fn user(s: &State, id: u64) -> User {
     let u = s.users.get(&id);
     User {

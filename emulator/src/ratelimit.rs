@@ -95,6 +95,7 @@ pub fn bucket_hash(template: &str) -> String {
 }
 
 impl RateLimiter {
+    /// No buckets yet; limits below 1 count as 1.
     pub fn new(bucket_limit: u32, global_limit: u32) -> Self {
         RateLimiter {
             buckets: HashMap::new(),

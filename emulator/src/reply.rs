@@ -14,7 +14,9 @@ pub enum Body {
     Json(Value),
     /// Raw bytes with their content type (HTML bans, truncated JSON).
     Raw {
+        /// The `Content-Type` header value.
         content_type: &'static str,
+        /// The body, sent as is.
         bytes: Vec<u8>,
     },
 }
@@ -22,8 +24,11 @@ pub enum Body {
 /// What to answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// HTTP status.
     pub status: u16,
+    /// The body; it sets `Content-Type`.
     pub body: Body,
+    /// Extra headers (rate-limit ones, `Retry-After`), in order.
     pub headers: Vec<(String, String)>,
     /// Spec schema (JSON pointer) the body must match; checked before sending.
     pub schema: Option<String>,

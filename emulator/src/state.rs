@@ -15,16 +15,22 @@ use crate::RecordedRequest;
 /// A user (person or bot).
 #[derive(Clone, Debug)]
 pub struct UserRec {
+    /// Snowflake.
     pub id: u64,
+    /// Username.
     pub username: String,
+    /// Whether it is a bot account.
     pub bot: bool,
 }
 
 /// A guild text channel.
 #[derive(Clone, Debug)]
 pub struct ChannelRec {
+    /// Snowflake.
     pub id: u64,
+    /// Channel name, without the `#`.
     pub name: String,
+    /// Sorting position in the guild: the order channels were created in.
     pub position: i64,
     /// The bot cannot see it (answers 403 Missing Access).
     pub hidden: bool,
@@ -33,14 +39,18 @@ pub struct ChannelRec {
 /// A guild member.
 #[derive(Clone, Debug)]
 pub struct MemberRec {
+    /// Role ids, in the order they were granted.
     pub roles: Vec<u64>,
+    /// When the user joined the guild, unix ms (`joined_at`).
     pub joined_ms: u64,
 }
 
 /// A reaction emoji: unicode (`id` none) or custom (`name:id`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Emoji {
+    /// The unicode emoji itself, or a custom emoji's name.
     pub name: String,
+    /// A custom emoji's snowflake; `None` for unicode emoji.
     pub id: Option<u64>,
 }
 
@@ -83,16 +93,22 @@ impl Emoji {
 /// Users who reacted with one emoji, in the order they reacted.
 #[derive(Clone, Debug)]
 pub struct Reaction {
+    /// The emoji reacted with.
     pub emoji: Emoji,
+    /// Ids of the users holding this reaction, never empty, without duplicates.
     pub users: Vec<u64>,
 }
 
 /// A stored message.
 #[derive(Clone, Debug)]
 pub struct MessageRec {
+    /// Snowflake; also gives the message's `timestamp`.
     pub id: u64,
+    /// The channel it was posted in.
     pub channel_id: u64,
+    /// The user who wrote it.
     pub author_id: u64,
+    /// The text, as sent (never masked here; masking happens when rendering).
     pub content: String,
     /// Embeds in response form (`type` set, nulls dropped).
     pub embeds: Vec<Value>,
@@ -100,25 +116,41 @@ pub struct MessageRec {
     pub components: Vec<Value>,
     /// The message replied to (type 19).
     pub reply_to: Option<u64>,
+    /// Whether `@everyone` / `@here` pinged (`mention_everyone`).
     pub mention_everyone: bool,
+    /// Users pinged (`mentions`), as computed by [`mentions::resolve`].
     pub mentions: Vec<u64>,
+    /// Roles pinged (`mention_roles`).
     pub mention_roles: Vec<u64>,
+    /// When it was last edited, unix ms (`edited_timestamp`); `None` if never.
     pub edited_ms: Option<u64>,
+    /// Message flags (only the ones a bot may set are kept).
     pub flags: u64,
+    /// Whether it was sent as text-to-speech.
     pub tts: bool,
+    /// Reactions, in the order their first user reacted.
     pub reactions: Vec<Reaction>,
 }
 
 /// What a new message is made of.
 pub struct NewMessage {
+    /// The channel to post in; it must exist.
     pub channel_id: u64,
+    /// The user writing it.
     pub author_id: u64,
+    /// The text.
     pub content: String,
+    /// Embeds, already in response form.
     pub embeds: Vec<Value>,
+    /// Components, already in response form.
     pub components: Vec<Value>,
+    /// The message replied to; it must be in the same channel.
     pub reply_to: Option<u64>,
+    /// Who may be pinged, from the request's `allowed_mentions`.
     pub allowed: Allowed,
+    /// Message flags, already filtered to the settable ones.
     pub flags: u64,
+    /// Text-to-speech.
     pub tts: bool,
 }
 
@@ -132,17 +164,25 @@ pub const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
 /// Everything one emulator knows.
 pub struct State {
+    /// The one guild's id.
     pub guild_id: u64,
+    /// The bot user the token belongs to.
     pub bot_id: u64,
+    /// The `alerts` channel created at start.
     pub default_channel_id: u64,
+    /// Every user, by id.
     pub users: BTreeMap<u64, UserRec>,
+    /// Role names, by id.
     pub roles: BTreeMap<u64, String>,
+    /// Guild members, by user id (every user is one).
     pub members: BTreeMap<u64, MemberRec>,
+    /// Text channels, by id.
     pub channels: BTreeMap<u64, ChannelRec>,
     /// Messages per channel, by id (so oldest first).
     pub messages: HashMap<u64, BTreeMap<u64, MessageRec>>,
     /// (channel, nonce) -> (message id, unix ms it was first used).
     pub nonces: HashMap<(u64, String), (u64, u64)>,
+    /// Whether the bot has the privileged MESSAGE_CONTENT intent (see [`State::masked`]).
     pub message_content_intent: bool,
     /// The most recent [`MAX_RECORDED`] requests.
     pub requests: VecDeque<RecordedRequest>,
@@ -150,7 +190,9 @@ pub struct State {
     pub requests_dropped: u64,
     /// The most recent [`MAX_VIOLATIONS`] violations.
     pub violations: VecDeque<String>,
+    /// Faults waiting for a matching request.
     pub faults: FaultQueue,
+    /// Rate-limit buckets.
     pub limiter: RateLimiter,
 }
 
@@ -180,6 +222,7 @@ impl State {
         s
     }
 
+    /// Creates a user who is also a guild member (with no roles); returns it.
     pub fn add_user(&mut self, username: &str, bot: bool) -> UserRec {
         let u = UserRec {
             id: snowflake::next_id(),
@@ -197,6 +240,7 @@ impl State {
         u
     }
 
+    /// Creates an empty text channel at the end of the channel list; returns its id.
     pub fn add_channel(&mut self, name: &str) -> u64 {
         let id = snowflake::next_id();
         let position = self.channels.len() as i64;
@@ -213,6 +257,7 @@ impl State {
         id
     }
 
+    /// Creates a role; returns its id.
     pub fn add_role(&mut self, name: &str) -> u64 {
         let id = snowflake::next_id();
         self.roles.insert(id, name.to_string());
@@ -235,10 +280,12 @@ impl State {
         }
     }
 
+    /// A stored message, if it is in that channel.
     pub fn message(&self, channel_id: u64, message_id: u64) -> Option<&MessageRec> {
         self.messages.get(&channel_id)?.get(&message_id)
     }
 
+    /// A stored message, mutably, if it is in that channel.
     pub fn message_mut(&mut self, channel_id: u64, message_id: u64) -> Option<&mut MessageRec> {
         self.messages.get_mut(&channel_id)?.get_mut(&message_id)
     }

@@ -102,20 +102,19 @@ pub fn validator(pointer: &str) -> Result<Arc<Validator>, String> {
     // One builder at a time: a thread that waited finds the validator built by the other.
     static BUILDING: Mutex<()> = Mutex::new(());
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(v) = cache
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(pointer)
-    {
-        return Ok(v.clone());
+    let cached = || {
+        cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(pointer)
+            .cloned()
+    };
+    if let Some(v) = cached() {
+        return Ok(v);
     }
     let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(v) = cache
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(pointer)
-    {
-        return Ok(v.clone());
+    if let Some(v) = cached() {
+        return Ok(v);
     }
     let registry = registry()?;
     let schema = json!({ "$ref": format!("{SPEC_URI}{}", fragment(pointer)) });
