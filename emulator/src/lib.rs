@@ -15,7 +15,39 @@
 //! # Ok(()) }
 //! ```
 //!
-//! This file is the public API; the work is in the modules below.
+//! # Layout
+//!
+//! This file is the public API ([`Emulator`], [`Options`], [`User`], [`RecordedRequest`], and
+//! [`Fault`] / [`FaultKind`] from `faults`); the work is in private modules. An API request goes
+//! `server` (read, record, fault?) -> `routes` (route, auth, rate limit) -> a handler in
+//! `routes::*` (using `state`, `validate`, `mentions`) -> a `reply` -> `server` (answer checked
+//! against the spec, rate-limit headers, HTTP response). `/_emulator/...` goes `server` ->
+//! `control` -> `state`.
+//!
+//! - `server`: accept loop, one hyper HTTP/1 task per connection; per request reads the body,
+//!   records it in `state`, applies the first matching fault, checks the answer against its spec
+//!   schema (a mismatch is an emulator bug), and writes the HTTP response.
+//! - `control`: the `/_emulator` control API (no auth): what the [`Emulator`] methods do, for
+//!   other processes.
+//! - `routes`: matches `/api/v10` routes (404 and a violation for others), notes a bad
+//!   `User-Agent` or `Content-Type`, checks the token (401), takes a rate-limit slot (429), and
+//!   calls the handler; also the helpers the handlers share.
+//! - `routes::messages`: create, list, get and edit messages; embeds and components as
+//!   Discord returns them.
+//! - `routes::reactions`: the bot reacts; who reacted with an emoji.
+//! - `routes::guild`: `/users/@me`, a channel, a guild member.
+//! - `state`: the emulated guild (users, roles, members, channels, messages, reactions), the
+//!   recorded requests and violations, pending faults and rate-limit buckets, and the JSON
+//!   objects Discord returns for them.
+//! - `validate`: the compiled-in OpenAPI spec, cached schema validators, Discord's own limits,
+//!   and Discord-shaped `errors` trees.
+//! - `ratelimit`: route buckets, the global limit, and the `X-RateLimit-*` / `Retry-After`
+//!   headers.
+//! - `faults`: the injectable faults and the queue that hands them out.
+//! - `reply`: the answer a handler produces, and Discord's error bodies.
+//! - `mentions`: who a message pings (`<@id>`, `<@&id>`, `@everyone`, `allowed_mentions`).
+//! - `snowflake`: ids and timestamps made like Discord's.
+//! - `url`: percent-decoding of paths and queries.
 
 mod control;
 mod faults;

@@ -4,9 +4,12 @@
 //! are built on first use, one per JSON pointer, and cached for the whole process, so many
 //! emulators in one test binary share them. [`warm_up`] builds every validator the emulator uses.
 //!
-//! Request bodies are checked against the spec *and* Discord's real limits (which are stricter
-//! in places, see the spec README); problems become Discord-shaped `errors` trees for a
-//! 400 50035 answer. Response bodies are checked against the spec schema of their operation and
+//! Request bodies are checked against the spec *and* Discord's real limits, which are stricter
+//! in places: the spec allows 4000 characters of `content` where a bot gets 2000, and it has no
+//! 6000-character total over a message's embeds (see
+//! <https://discord.com/developers/docs/resources/message#create-message> and
+//! <https://discord.com/developers/docs/resources/message#embed-object-embed-limits>). Problems
+//! become Discord-shaped `errors` trees for a 400 50035 answer. Response bodies are checked against the spec schema of their operation and
 //! status; error bodies only at the top level (`{"code": int, "message": str}`).
 
 use std::collections::{BTreeMap, HashMap};
