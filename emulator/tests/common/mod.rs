@@ -18,8 +18,11 @@ pub const UA: &str = "DiscordBot (https://example.invalid/alerter, 0.1.0)";
 /// A response, fully read.
 #[derive(Debug)]
 pub struct Resp {
+    /// HTTP status.
     pub status: u16,
+    /// Response headers.
     pub headers: hyper::HeaderMap,
+    /// The whole body.
     pub body: Bytes,
 }
 
@@ -89,11 +92,14 @@ pub async fn send_raw(
 /// A bot client of one emulator: sends `Authorization: Bot <token>` and a proper User-Agent.
 #[derive(Clone)]
 pub struct Client {
+    /// The emulator's address.
     pub addr: SocketAddr,
+    /// The bot token sent.
     pub token: String,
 }
 
 impl Client {
+    /// A client with the emulator's address and bot token.
     pub fn new(emu: &Emulator) -> Client {
         Client {
             addr: emu.addr(),
@@ -124,24 +130,29 @@ impl Client {
         .await
     }
 
+    /// Like [`Client::try_send`], panicking if the request gets no response.
     pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
         self.try_send(method, path, body)
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
+    /// `GET path` (relative to `/api/v10`).
     pub async fn get(&self, path: &str) -> Resp {
         self.send("GET", path, None).await
     }
 
+    /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
         self.send("POST", path, Some(body)).await
     }
 
+    /// `PATCH path` with a JSON body.
     pub async fn patch(&self, path: &str, body: &Value) -> Resp {
         self.send("PATCH", path, Some(body)).await
     }
 
+    /// `PUT path` without a body.
     pub async fn put(&self, path: &str) -> Resp {
         self.send("PUT", path, None).await
     }
@@ -152,6 +163,7 @@ pub async fn start() -> (Emulator, Client) {
     start_with(Options::default()).await
 }
 
+/// Starts an emulator with these options and a client for it.
 pub async fn start_with(opts: Options) -> (Emulator, Client) {
     let emu = Emulator::start(opts).await.expect("emulator starts");
     let client = Client::new(&emu);
