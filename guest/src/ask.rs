@@ -500,3 +500,6 @@ fn mark_outcome<T: Transport>(
         ));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -469,6 +469,7 @@ pub mod fake {
     use super::*;
     use std::collections::VecDeque;
 
+    #[derive(Clone)]
     pub struct FakeTransport {
         pub now: u64,
         pub sent: Vec<(HttpRequest, u64)>,

@@ -316,6 +316,75 @@ mod tests {
         assert!(spent <= 5_000_000_000, "took {spent} ns for a 5 s deadline");
     }
 
+    /// The exact bytes of every create-message request of one structured post (fixed clock
+    /// and nonce), against `guest/tests/golden/post_structured.json`: a JSON array whose
+    /// elements are the request bodies exactly as sent.
+    #[test]
+    fn a_structured_post_sends_the_golden_request_bodies() {
+        use crate::wit::{MetadataEntry, MetadataValue, Payload, Severity};
+        const GOLDEN: &str = include_str!("../tests/golden/post_structured.json");
+        let log: String = (1..=240)
+            .map(|i| format!("epoch {i:03}: loss {:.4}\n", 1.0 / f64::from(i)))
+            .collect();
+        let entry = |key: &str, value: MetadataValue| MetadataEntry {
+            key: key.into(),
+            value,
+        };
+        let msg = Message::Structured(AlerterMessage {
+            title: Some("Nightly training failed".into()),
+            body: Some(format!(
+                "Loss diverged, <@333333333333333333> please look (@everyone stays quiet).\n\
+                 ```python\nTraceback (most recent call last):\n  File \"train.py\", line 42\n\
+                 ValueError: loss is NaN\n```\n{log}"
+            )),
+            metadata: vec![
+                entry("epoch", MetadataValue::Integer(7)),
+                entry("learning rate", MetadataValue::Float(0.0003)),
+                entry("resumed", MetadataValue::Boolean(false)),
+                entry("config", MetadataValue::Json(r#"{"batch":32}"#.into())),
+                entry("owner", MetadataValue::Text("ml-team".into())),
+            ],
+            images: vec!["https://example.com/plots/loss.png".into()],
+        });
+        let p = Params {
+            severity: Some(Severity::Error),
+            payload: Some(Payload {
+                pipeline_name: Some("training".into()),
+                step_name: Some("trainer".into()),
+                stack_name: Some("prod".into()),
+            }),
+            mention_users: vec!["333333333333333333".into()],
+            ..params(None)
+        };
+        let mut t = FakeTransport::new();
+        t.reply(200, &created("900000000000000001"))
+            .reply(200, &created("900000000000000002"));
+        let mut svc = Service::new(settings(), "t", t);
+        let receipt = svc.post(&msg, &p).unwrap();
+        assert_eq!(
+            receipt.message_ids.len(),
+            2,
+            "the golden post has two parts"
+        );
+        let bodies: Vec<String> = svc
+            .client
+            .transport_ref()
+            .sent
+            .iter()
+            .map(|(r, _)| String::from_utf8(r.body.clone().unwrap()).unwrap())
+            .collect();
+        let actual = format!("[\n{}\n]\n", bodies.join(",\n"));
+        if actual != GOLDEN {
+            let path = std::env::temp_dir().join("post_structured.json");
+            std::fs::write(&path, &actual).unwrap();
+            panic!(
+                "the request bodies changed; if that is intended, copy {} over \
+                 guest/tests/golden/post_structured.json",
+                path.display()
+            );
+        }
+    }
+
     #[test]
     fn retried_create_reuses_its_nonce() {
         let mut t = FakeTransport::new();
