@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use alerter::config::{self, AlerterSpec};
-use alerter::types::{AlerterMessage, AnswerVia, AskSettings, Decision, Message, Params};
-use alerter::{CallConfig, Runtime, SecretStore};
 use alerter_e2e::{config_for, run, scratch, stderr, stdout, Emulator, Options};
 use alerter_emulator::{Fault, FaultKind};
+use alerter_host::config::{self, AlerterSpec};
+use alerter_host::types::{AlerterMessage, AnswerVia, AskSettings, Decision, Message, Params};
+use alerter_host::{CallConfig, Runtime, SecretStore};
 
 fn runtime() -> &'static Runtime {
     static RT: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
@@ -77,7 +77,7 @@ async fn question_id(emu: &Emulator, known: usize) -> String {
 }
 
 /// Run an ask in the background while `people` act in the channel.
-async fn ask_with<F, Fut>(emu: &Emulator, p: Params, people: F) -> alerter::types::Answer
+async fn ask_with<F, Fut>(emu: &Emulator, p: Params, people: F) -> alerter_host::types::Answer
 where
     F: FnOnce(Emulator, String) -> Fut,
     Fut: std::future::Future<Output = ()>,

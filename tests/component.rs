@@ -1,7 +1,7 @@
 //! The product component's contract with its hosts: what it imports (nothing beyond HTTP,
 //! clocks, random, the cli bits Rust's std links, config and secrets) and that it loads.
 
-use alerter::Runtime;
+use alerter_host::Runtime;
 
 #[test]
 fn imports_only_what_the_flavor_world_allows() {

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alerter::types::{AlertError, Message, Params};
-use alerter::{CallConfig, CallError, Policy, Runtime};
 use alerter_e2e::{Emulator, Options};
 use alerter_emulator::{Fault, FaultKind};
+use alerter_host::types::{AlertError, Message, Params};
+use alerter_host::{CallConfig, CallError, Policy, Runtime};
 
 const TOKEN: &str = "sandbox.secret.token-123";
 

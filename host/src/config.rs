@@ -11,16 +11,30 @@
 //! `~/.config/alerter`.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConfigError;
 use crate::policy::Policy;
+use crate::registry::Registry;
 use crate::runtime::CallConfig;
-use crate::secrets::{parse_reference, Redactor, SecretError, SecretStore};
+use crate::secrets::{parse_reference, Redactor, SecretStore};
+
+/// Where Discord's REST API v10 lives unless configured otherwise.
+pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
+/// The only flavor built in.
+pub const DISCORD_FLAVOR: &str = "discord";
+/// The longest duration any setting or flag accepts: a year, in seconds.
+pub const MAX_SECONDS: f64 = 31_536_000.0;
+/// The ask timeout when neither the call nor the configuration sets one.
+pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(300);
+/// Said whenever a literal token (not a `{{secret.key}}` reference) is configured.
+pub const PLAIN_TOKEN_WARNING: &str = "the Discord token is written in the configuration as plain \
+     text; prefer `alerter secret create NAME --discord_token=...` and a {{NAME.discord_token}} \
+     reference";
 
 /// The settings of one alerter: the config file format and a registered alerter's file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,13 +46,16 @@ pub struct AlerterSpec {
     /// The bot token, ideally a `{{secret.key}}` reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discord_token: Option<String>,
+    /// The channel posts and asks go to unless a call names another.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_discord_channel_id: Option<String>,
     /// Defaults to `https://discord.com/api/v10`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<String>,
+    /// Default wait of `ask` (300 s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ask_timeout_seconds: Option<f64>,
+    /// Bound on one delivery, retries included (30 s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_deadline_seconds: Option<f64>,
     /// Extra hosts (URLs) the component may reach besides the API base.
@@ -47,7 +64,35 @@ pub struct AlerterSpec {
 }
 
 fn default_flavor() -> String {
-    "discord".into()
+    DISCORD_FLAVOR.into()
+}
+
+/// `Ok` for the built-in flavor, else a config error naming the flavor.
+pub fn check_flavor(flavor: &str) -> Result<(), ConfigError> {
+    if flavor == DISCORD_FLAVOR {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "unknown flavor `{flavor}`: only `{DISCORD_FLAVOR}` is built in (use --component for others)"
+        )))
+    }
+}
+
+/// Whether a configured token is a literal rather than a `{{secret.key}}` reference.
+pub fn is_plain_token(token: &str) -> bool {
+    parse_reference(token).is_none() && !token.trim().is_empty()
+}
+
+/// Validate a duration in seconds (`what` names the setting or flag in the error): finite,
+/// positive, at most [`MAX_SECONDS`].
+pub fn seconds(what: &str, s: f64) -> Result<Duration, ConfigError> {
+    if s.is_finite() && s > 0.0 && s <= MAX_SECONDS {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{what} must be a positive number of seconds (at most a year), got {s}"
+        )))
+    }
 }
 
 impl Default for AlerterSpec {
@@ -63,15 +108,6 @@ impl Default for AlerterSpec {
             allowed_hosts: Vec::new(),
         }
     }
-}
-
-/// A configuration problem: exit code 2, nothing sent.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Secret(#[from] SecretError),
 }
 
 /// The alerter home: `$ALERTER_HOME`, else `~/.config/alerter`.
@@ -96,92 +132,56 @@ pub fn load_file(path: &Path) -> Result<AlerterSpec, ConfigError> {
     })
 }
 
-/// Registered alerters: `$ALERTER_HOME/alerters/<name>.toml`.
-pub struct Registry {
-    dir: PathBuf,
+/// Which configuration the user chose on the command line (or an embedder on its own).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--alerter NAME`.
+    pub alerter: Option<String>,
 }
 
-impl Registry {
-    pub fn new(home: &Path) -> Registry {
-        Registry {
-            dir: home.join("alerters"),
-        }
-    }
-
-    fn path(&self, name: &str) -> Result<PathBuf, ConfigError> {
-        let ok = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
-            return Err(ConfigError::Invalid(format!(
-                "invalid alerter name `{name}`: use letters, digits, `-` and `_`"
-            )));
-        }
-        Ok(self.dir.join(format!("{name}.toml")))
-    }
-
-    pub fn save(&self, name: &str, spec: &AlerterSpec) -> Result<(), ConfigError> {
-        let path = self.path(name)?;
-        let io = |e: std::io::Error| ConfigError::Invalid(format!("{}: {e}", path.display()));
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(io)?;
-        let text = toml::to_string(spec).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io)?;
-        // An existing file keeps its mode on open: it may hold a literal token, force 0600.
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(io)?;
-        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)
-    }
-
-    pub fn load(&self, name: &str) -> Result<AlerterSpec, ConfigError> {
-        let path = self.path(name)?;
-        if !path.is_file() {
-            return Err(ConfigError::Invalid(format!(
-                "no alerter `{name}` is registered (see `alerter list`)"
-            )));
-        }
-        load_file(&path)
-    }
-
-    pub fn list(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()?
-                    .strip_suffix(".toml")
-                    .map(String::from)
-            })
-            .collect();
-        names.sort();
-        names
-    }
-
-    pub fn delete(&self, name: &str) -> Result<bool, ConfigError> {
-        let path = self.path(name)?;
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(ConfigError::Invalid(format!("{}: {e}", path.display()))),
-        }
+/// Pick the one source of settings, by precedence: `--config FILE`, else `--alerter NAME`,
+/// else the file named by `ALERTER_CONFIG` (looked up through `env`), else the only alerter
+/// registered under `home`. Nothing is merged between sources.
+pub fn load(
+    selection: &Selection,
+    home: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AlerterSpec, ConfigError> {
+    let from_env = || {
+        env("ALERTER_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let file = match (&selection.config_file, &selection.alerter) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(_)) => None,
+        (None, None) => from_env(),
+    };
+    let registry = Registry::new(home);
+    match (file, &selection.alerter) {
+        (Some(path), _) => load_file(&path),
+        (None, Some(name)) => registry.load(name),
+        (None, None) => match registry.list().as_slice() {
+            [one] => registry.load(one),
+            [] => Err(ConfigError::Invalid(
+                "no configuration: pass --config FILE (or ALERTER_CONFIG), or register an \
+                 alerter with `alerter register NAME --flavor=discord ...`"
+                    .into(),
+            )),
+            names => Err(ConfigError::Invalid(format!(
+                "several alerters are registered ({}); choose one with --alerter NAME",
+                names.join(", ")
+            ))),
+        },
     }
 }
 
 /// An alerter ready to call: what the guest gets, and what the host must keep out of output.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// What the component gets: settings, secrets and the sandbox policy.
     pub call: CallConfig,
     /// Hides every secret value in anything printed.
     pub redactor: Redactor,
@@ -198,24 +198,15 @@ pub fn resolve(
     secrets: &SecretStore,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, ConfigError> {
-    if spec.flavor != "discord" {
-        return Err(ConfigError::Invalid(format!(
-            "unknown flavor `{}`: only `discord` is built in (use --component for others)",
-            spec.flavor
-        )));
-    }
+    check_flavor(&spec.flavor)?;
     let mut warnings = Vec::new();
     let token =
         match env("ALERTER_DISCORD_TOKEN").filter(|t| !t.trim().is_empty()) {
             Some(t) => t,
             None => match &spec.discord_token {
                 Some(v) if parse_reference(v).is_some() => secrets.resolve(v)?,
-                Some(v) if !v.trim().is_empty() => {
-                    warnings.push(
-                        "the Discord token is written in the configuration as plain text; \
-                     prefer `alerter secret create` and a {{secret.key}} reference"
-                            .into(),
-                    );
+                Some(v) if is_plain_token(v) => {
+                    warnings.push(PLAIN_TOKEN_WARNING.into());
                     v.clone()
                 }
                 _ => return Err(ConfigError::Invalid(
@@ -229,7 +220,7 @@ pub fn resolve(
     let api_base = env("ALERTER_API_BASE_URL")
         .filter(|v| !v.trim().is_empty())
         .or_else(|| spec.api_base_url.clone())
-        .unwrap_or_else(|| "https://discord.com/api/v10".into());
+        .unwrap_or_else(|| DEFAULT_API_BASE.into());
     let mut policy = Policy::for_api_base(&api_base)
         .map_err(|e| ConfigError::Invalid(format!("api_base_url: {e}")))?;
     for h in &spec.allowed_hosts {
@@ -241,25 +232,18 @@ pub fn resolve(
     if let Some(c) = &spec.default_discord_channel_id {
         settings.insert("default_discord_channel_id".into(), c.clone());
     }
-    let seconds = |key: &str, v: Option<f64>| -> Result<Option<f64>, ConfigError> {
-        match v {
-            Some(s) if !(s.is_finite() && s > 0.0 && s <= 31_536_000.0) => {
-                Err(ConfigError::Invalid(format!(
-                    "`{key}` must be a positive number of seconds (at most a year), got {s}"
-                )))
-            }
-            other => Ok(other),
+    let mut ask_timeout = DEFAULT_ASK_TIMEOUT;
+    for (key, value) in [
+        ("ask_timeout_seconds", spec.ask_timeout_seconds),
+        ("delivery_deadline_seconds", spec.delivery_deadline_seconds),
+    ] {
+        let Some(s) = value else { continue };
+        let duration = seconds(&format!("`{key}`"), s)?;
+        if key == "ask_timeout_seconds" {
+            ask_timeout = duration;
         }
-    };
-    let ask_seconds = seconds("ask_timeout_seconds", spec.ask_timeout_seconds)?;
-    let deadline_seconds = seconds("delivery_deadline_seconds", spec.delivery_deadline_seconds)?;
-    if let Some(s) = ask_seconds {
-        settings.insert("ask_timeout_seconds".into(), s.to_string());
+        settings.insert(key.into(), s.to_string());
     }
-    if let Some(s) = deadline_seconds {
-        settings.insert("delivery_deadline_seconds".into(), s.to_string());
-    }
-    let ask_timeout = Duration::from_secs_f64(ask_seconds.unwrap_or(300.0));
     let mut secret_map = BTreeMap::new();
     secret_map.insert("discord_token".to_string(), token);
     let redactor = Redactor::new(secret_map.values());

@@ -112,6 +112,7 @@ fn origin_of_uri(uri: &http::Uri) -> Option<String> {
 
 /// The `wasi:http` hook that enforces the egress policy for one store.
 pub struct EgressHooks {
+    /// The policy whose allow-list and timeout cap apply.
     pub policy: Arc<Policy>,
     /// Denied destinations, for the host's log and for tests.
     pub denied: Arc<Mutex<Vec<String>>>,

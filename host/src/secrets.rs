@@ -10,28 +10,12 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::error::SecretError;
+
 /// Secrets kept in files only their owner can read.
 #[derive(Debug, Clone)]
 pub struct SecretStore {
     dir: PathBuf,
-}
-
-/// A `{{name.key}}` reference that could not be resolved, or a store failure.
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error("secret reference `{{{{{0}.{1}}}}}` cannot be resolved: there is no secret `{0}` (create it with `alerter secret create {0} --{1}=...`)")]
-    NoSecret(String, String),
-    #[error(
-        "secret reference `{{{{{0}.{1}}}}}` cannot be resolved: secret `{0}` has no key `{1}`"
-    )]
-    NoKey(String, String),
-    #[error("invalid secret name `{0}`: use letters, digits, `-` and `_`")]
-    BadName(String),
-    #[error("secret store {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
 }
 
 fn valid_name(name: &str) -> bool {
@@ -43,6 +27,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl SecretStore {
+    /// The store under an alerter home (`<home>/secrets`).
     pub fn new(home: &Path) -> SecretStore {
         SecretStore {
             dir: home.join("secrets"),
@@ -169,6 +154,8 @@ impl std::fmt::Debug for Redactor {
 }
 
 impl Redactor {
+    /// A redactor for these values; values shorter than 4 characters are left alone, since
+    /// replacing them would mangle ordinary words.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Redactor {
         let mut secrets: Vec<String> = secrets
             .into_iter()
@@ -180,6 +167,7 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// `text` with every secret value replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in &self.secrets {

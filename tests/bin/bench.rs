@@ -23,11 +23,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alerter::config::{self, AlerterSpec};
-use alerter::runtime::CallConfig;
-use alerter::types::{AlertError, Message, Params};
-use alerter::{CallError, Runtime, SecretStore};
 use alerter_emulator::{Emulator, Options, RecordedRequest};
+use alerter_host::config::{self, AlerterSpec};
+use alerter_host::runtime::CallConfig;
+use alerter_host::types::{AlertError, Message, Params};
+use alerter_host::{CallError, Runtime, SecretStore};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -468,7 +468,7 @@ fn main() {
         .ok()
         .and_then(|e| e.parent().map(|d| d.join("alerter")))
         .filter(|p| p.is_file())
-        .expect("target/release/alerter not built: run `cargo build --release -p alerter`");
+        .expect("target/release/alerter not built: run `cargo build --release -p alerter-host`");
     let curl = ["/usr/bin/curl", "/usr/local/bin/curl"]
         .into_iter()
         .map(PathBuf::from)
@@ -1014,7 +1014,7 @@ fn main() {
     );
 
     // ------------------------------------------------------------ 5. size
-    let size_kib = alerter::runtime::EMBEDDED_COMPONENT.len() as f64 / 1024.0;
+    let size_kib = alerter_host::runtime::EMBEDDED_COMPONENT.len() as f64 / 1024.0;
     let cwasm_kib: f64 = std::fs::read_dir(&cache)
         .map(|d| {
             d.flatten()
@@ -1041,8 +1041,8 @@ fn main() {
     let _ = writeln!(details, "### 5. Size\n");
     let _ = writeln!(
         details,
-        "- `alerter::runtime::EMBEDDED_COMPONENT.len()` = {} bytes; its compiled form in the cache (`.cwasm`) is {cwasm_kib:.0} KiB; the release `alerter` binary is {:.1} MiB.\n",
-        alerter::runtime::EMBEDDED_COMPONENT.len(),
+        "- `alerter_host::runtime::EMBEDDED_COMPONENT.len()` = {} bytes; its compiled form in the cache (`.cwasm`) is {cwasm_kib:.0} KiB; the release `alerter` binary is {:.1} MiB.\n",
+        alerter_host::runtime::EMBEDDED_COMPONENT.len(),
         std::fs::metadata(&alerter_bin).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0)
     );
 
@@ -1131,7 +1131,7 @@ fn main() {
     let _ = writeln!(doc, "## Method\n");
     let _ = writeln!(
         doc,
-        "- Release builds only (`cargo build --release -p alerter`, bench binary in release). One process runs everything; the Discord emulator (`alerter-emulator`) serves from its own thread in it, with OpenAPI **validation off** (`Options {{ validate: false, .. }}`) in every section so the server does as little as possible; the rate limiter is off."
+        "- Release builds only (`cargo build --release -p alerter-host`, bench binary in release). One process runs everything; the Discord emulator (`alerter-emulator`) serves from its own thread in it, with OpenAPI **validation off** (`Options {{ validate: false, .. }}`) in every section so the server does as little as possible; the rate limiter is off."
     );
     let _ = writeln!(
         doc,
@@ -1151,7 +1151,7 @@ fn main() {
     );
     let _ = writeln!(
         doc,
-        "- Section 5: `alerter::runtime::EMBEDDED_COMPONENT.len()`.\n"
+        "- Section 5: `alerter_host::runtime::EMBEDDED_COMPONENT.len()`.\n"
     );
     let analysis = std::fs::read_to_string(&out)
         .ok()

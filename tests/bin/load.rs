@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use alerter::config::{self, AlerterSpec};
-use alerter::types::{Message, Params};
-use alerter::{Runtime, SecretStore};
 use alerter_emulator::{Emulator, Fault, FaultKind, Options};
+use alerter_host::config::{self, AlerterSpec};
+use alerter_host::types::{Message, Params};
+use alerter_host::{Runtime, SecretStore};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();

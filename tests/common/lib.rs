@@ -16,7 +16,7 @@ pub fn alerter_bin() -> PathBuf {
     let bin = dir.join("alerter");
     assert!(
         bin.is_file(),
-        "{} not built: run `cargo build -p alerter` with the same profile first",
+        "{} not built: run `cargo build -p alerter-host` with the same profile first",
         bin.display()
     );
     bin

@@ -5,7 +5,7 @@
 #   bash tests/other-hosts/run.sh
 #
 # Needs: node >= 20 with npm, python3 >= 3.9, the built component and `alerter` binary
-# (`cargo build --release -p alerter`). Installs into examples/node/node_modules and
+# (`cargo build --release -p alerter-host`). Installs into examples/node/node_modules and
 # tests/other-hosts/.py (only when missing or out of date). Each suite runs in its own process
 # group, which is killed afterwards, so no emulator outlives the script.
 # Prints `N passed, N failed` last (both suites and the import check) and exits non-zero on failure.
@@ -32,8 +32,8 @@ die() {
 }
 
 # ---- prerequisites ------------------------------------------------------------------------------
-[ -f "$WASM" ] || die "no component at $WASM: run \`cargo build --release -p alerter\` first"
-[ -x "$BIN" ] || die "no alerter binary at $BIN: run \`cargo build --release -p alerter\` first"
+[ -f "$WASM" ] || die "no component at $WASM: run \`cargo build --release -p alerter-host\` first"
+[ -x "$BIN" ] || die "no alerter binary at $BIN: run \`cargo build --release -p alerter-host\` first"
 command -v node >/dev/null || die "node is not installed (Node.js >= 20 is needed)"
 command -v npm >/dev/null || die "npm is not installed"
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')

@@ -1,0 +1,90 @@
+//! The commands that run the component: `post`, `ask`, `hook`, `check` and `wit --imports`.
+//! Each builds its inputs from flags (`message.rs`), prepares an [`Invocation`], makes one
+//! library call, and prints the result (`output.rs`).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use alerter_host::types::Params;
+
+use super::args::{AskArgs, CheckArgs, Global, HookArgs, PostArgs, WitArgs};
+use super::{kind_of, load_component, message, output, Failure, Invocation, Outcome};
+
+/// `alerter post`.
+pub async fn post(g: &Global, a: &PostArgs) -> Result<Outcome, Failure> {
+    let inv = Invocation::prepare(g)?;
+    let msg = message::message(&a.message)?;
+    let params = message::params(&a.message);
+    let receipt = inv.finish(inv.runtime.post(&inv.resolved.call, &msg, &params).await)?;
+    output::posted(&receipt, a.message.json);
+    Ok(Outcome::Done)
+}
+
+/// `alerter ask`: waits, with a spinner on a terminal, and ends with the decision.
+pub async fn ask(g: &Global, a: &AskArgs) -> Result<Outcome, Failure> {
+    let question = message::message(&a.message)?;
+    let params = message::ask_params(a)?;
+    let inv = Invocation::prepare(g)?;
+    let timeout = params
+        .ask
+        .as_ref()
+        .and_then(|s| s.timeout_ms)
+        .map_or(inv.resolved.ask_timeout, Duration::from_millis);
+    let spinner = std::io::stderr()
+        .is_terminal()
+        .then(|| output::spawn_spinner(timeout));
+    let answer = inv
+        .runtime
+        .ask(&inv.resolved.call, &question, &params, timeout)
+        .await;
+    output::stop_spinner(spinner);
+    let answer = inv.finish(answer)?;
+    output::answer(&answer, a.message.json);
+    Ok(Outcome::Decided(answer.decision))
+}
+
+/// `alerter hook success|failure`.
+pub async fn hook(g: &Global, h: &HookArgs) -> Result<Outcome, Failure> {
+    let (ctx, params, exception) = message::hook(h)?;
+    let inv = Invocation::prepare(g)?;
+    let call = &inv.resolved.call;
+    let receipt = match &exception {
+        None => inv.runtime.on_success(call, &ctx, &params).await,
+        Some(exc) => inv.runtime.on_failure(call, &ctx, exc, &params).await,
+    };
+    let receipt = inv.finish(receipt)?;
+    output::hooked(&receipt, h.json);
+    Ok(Outcome::Done)
+}
+
+/// `alerter check`: the token must work; a channel problem is reported and sets the exit code.
+pub async fn check(g: &Global, c: &CheckArgs) -> Result<Outcome, Failure> {
+    let inv = Invocation::prepare(g)?;
+    let params = Params {
+        channel_id: c.channel.clone(),
+        ..Params::default()
+    };
+    let report = inv.finish(inv.runtime.check(&inv.resolved.call, &params).await)?;
+    output::check_report(&report, c.json);
+    Ok(match &report.channel {
+        Some(Err(e)) => Outcome::Problem(kind_of(e)),
+        _ => Outcome::Done,
+    })
+}
+
+/// `alerter wit`: the contract, or with `--imports` what the component imports.
+pub fn wit(g: &Global, w: &WitArgs) -> Result<Outcome, Failure> {
+    if !w.imports {
+        print!("{}", alerter_host::WIT);
+        return Ok(Outcome::Done);
+    }
+    let runtime = load_component(g)?;
+    if g.verbose {
+        let cache = if runtime.from_cache { "hit" } else { "miss" };
+        eprintln!("alerter: compile cache {cache}");
+    }
+    for i in runtime.imports() {
+        println!("{i}");
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,161 @@
+//! Commands that manage local state and never start the component: `secret create|list|delete`
+//! and `register`, `list`, `describe`, `delete` of registered alerters. Values of secrets are
+//! never printed; a literal token in a registered alerter is masked.
+
+use std::collections::BTreeMap;
+
+use alerter_host::config::{self, AlerterSpec};
+use alerter_host::registry::Registry;
+use alerter_host::SecretStore;
+
+use super::args::{JsonFlag, NameArgs, RegisterArgs, SecretCommand};
+use super::{Failure, Outcome};
+
+/// `alerter secret ...`.
+pub fn secret(cmd: &SecretCommand) -> Result<Outcome, Failure> {
+    let store = SecretStore::new(&config::home());
+    match cmd {
+        SecretCommand::Create { name, values } => {
+            let map = secret_values(values)?;
+            store.create(name, &map)?;
+            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            println!("secret {name} saved with keys: {}", keys.join(", "));
+        }
+        SecretCommand::List(j) => {
+            let names = store.list()?;
+            if j.json {
+                println!("{}", serde_json::json!(names));
+            } else {
+                for n in names {
+                    println!("{n}");
+                }
+            }
+        }
+        SecretCommand::Delete { name } => {
+            if !store.delete(name)? {
+                return Err(Failure::usage(format!("no secret `{name}`")));
+            }
+            println!("deleted secret {name}");
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// `--KEY=VALUE` or `--KEY VALUE` pairs after the secret's name.
+fn secret_values(values: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    let mut map = BTreeMap::new();
+    let mut it = values.iter().enumerate();
+    while let Some((n, arg)) = it.next() {
+        // Never echo the argument: it may well be the secret itself.
+        let Some(kv) = arg.strip_prefix("--") else {
+            return Err(Failure::usage(format!(
+                "value {} after the secret's name is not --KEY=VALUE (it is not shown, \
+                 since it may be the secret)",
+                n + 1
+            )));
+        };
+        let (k, v) = match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => match it.next() {
+                Some((_, v)) => (kv.to_string(), v.clone()),
+                None => return Err(Failure::usage(format!("--{kv} needs a value"))),
+            },
+        };
+        if k.is_empty() {
+            return Err(Failure::usage("an empty secret key"));
+        }
+        map.insert(k, v);
+    }
+    if map.is_empty() {
+        return Err(Failure::usage("give at least one --KEY=VALUE"));
+    }
+    Ok(map)
+}
+
+/// `alerter register NAME --flavor=discord ...`.
+pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
+    let spec = AlerterSpec {
+        flavor: r.flavor.clone(),
+        discord_token: r.discord_token.clone(),
+        default_discord_channel_id: r.default_discord_channel_id.clone(),
+        api_base_url: r.api_base_url.clone(),
+        ask_timeout_seconds: r.ask_timeout_seconds,
+        delivery_deadline_seconds: r.delivery_deadline_seconds,
+        allowed_hosts: r.allowed_hosts.clone(),
+    };
+    config::check_flavor(&spec.flavor)?;
+    if spec
+        .discord_token
+        .as_deref()
+        .is_some_and(config::is_plain_token)
+    {
+        eprintln!("warning: {}", config::PLAIN_TOKEN_WARNING);
+    }
+    Registry::new(&config::home()).save(&r.name, &spec)?;
+    println!("registered alerter {} (flavor {})", r.name, spec.flavor);
+    Ok(Outcome::Done)
+}
+
+/// `alerter list`.
+pub fn list(j: &JsonFlag) -> Outcome {
+    let names = Registry::new(&config::home()).list();
+    if j.json {
+        println!("{}", serde_json::json!(names));
+    } else if names.is_empty() {
+        println!("no alerters registered (see `alerter register --help`)");
+    } else {
+        for n in &names {
+            let default = if names.len() == 1 { "  (default)" } else { "" };
+            println!("{n}{default}");
+        }
+    }
+    Outcome::Done
+}
+
+/// `alerter describe NAME`.
+pub fn describe(n: &NameArgs) -> Result<Outcome, Failure> {
+    let spec = Registry::new(&config::home()).load(&n.name)?;
+    let masked = masked_spec(&spec);
+    if n.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&masked).unwrap_or_default()
+        );
+    } else {
+        println!("alerter {}", n.name);
+        if let Some(map) = masked.as_object() {
+            for (k, v) in map {
+                println!(
+                    "  {k}: {}",
+                    v.as_str().map_or_else(|| v.to_string(), String::from)
+                );
+            }
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// `alerter delete NAME`.
+pub fn delete(n: &NameArgs) -> Result<Outcome, Failure> {
+    if !Registry::new(&config::home()).delete(&n.name)? {
+        return Err(Failure::usage(format!(
+            "no alerter `{}` is registered",
+            n.name
+        )));
+    }
+    println!("deleted alerter {}", n.name);
+    Ok(Outcome::Done)
+}
+
+/// A spec as JSON with a literal token masked (references are not secret and stay visible).
+fn masked_spec(spec: &AlerterSpec) -> serde_json::Value {
+    let mut v = serde_json::to_value(spec).unwrap_or_default();
+    if spec
+        .discord_token
+        .as_deref()
+        .is_some_and(config::is_plain_token)
+    {
+        v["discord_token"] = serde_json::json!("********");
+    }
+    v
+}

@@ -1,0 +1,210 @@
+//! Flags -> the library's inputs: a message, per-call params, ask settings, a run context.
+//! Pure except for reading `--body-file` / `--traceback-file` (a file or stdin).
+
+use std::io::Read;
+use std::path::Path;
+
+use alerter_host::config;
+use alerter_host::types::{
+    AlerterMessage, AskSettings, Message, MetadataEntry, MetadataValue, Params, Payload, Severity,
+};
+use alerter_host::{ExceptionInfo, RunContext};
+
+use super::args::{AskArgs, HookArgs, HookKind, MessageArgs, SeverityArg};
+use super::Failure;
+
+/// The message of `post` or `ask`: plain text when only a body is given, else structured.
+pub fn message(a: &MessageArgs) -> Result<Message, Failure> {
+    let body = match (&a.body, &a.body_file) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(path)) => Some(read_source(path)?),
+        (None, None) => None,
+    };
+    let metadata = a
+        .meta
+        .iter()
+        .map(|m| {
+            key_value(m, "--meta").map(|(key, v)| MetadataEntry {
+                key,
+                value: typed_value(&v),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if a.title.is_none() && metadata.is_empty() && a.images.is_empty() {
+        return match body {
+            Some(b) => Ok(Message::Text(b)),
+            None => Err(Failure::usage(
+                "nothing to send: give --title, --body, --body-file, --meta or --image",
+            )),
+        };
+    }
+    Ok(Message::Structured(AlerterMessage {
+        title: a.title.clone(),
+        body,
+        metadata,
+        images: a.images.clone(),
+    }))
+}
+
+/// Per-call params of `post` (and the base of `ask`'s).
+pub fn params(a: &MessageArgs) -> Params {
+    let payload =
+        (a.pipeline.is_some() || a.step.is_some() || a.stack.is_some()).then(|| Payload {
+            pipeline_name: a.pipeline.clone(),
+            step_name: a.step.clone(),
+            stack_name: a.stack.clone(),
+        });
+    Params {
+        channel_id: a.channel.clone(),
+        payload,
+        include_format_blocks: Some(!a.no_format_blocks),
+        severity: a.severity.map(|s| match s {
+            SeverityArg::Info => Severity::Info,
+            SeverityArg::Success => Severity::Success,
+            SeverityArg::Warning => Severity::Warning,
+            SeverityArg::Error => Severity::Error,
+        }),
+        mention_users: a.mention_users.clone(),
+        mention_roles: a.mention_roles.clone(),
+        ..Params::default()
+    }
+}
+
+/// Params of `ask`: the message params plus keywords and the ask settings.
+pub fn ask_params(a: &AskArgs) -> Result<Params, Failure> {
+    let settings = AskSettings {
+        timeout_ms: a.timeout.map(|t| millis(t, "--timeout")).transpose()?,
+        poll_interval_ms: a
+            .poll_interval
+            .map(|t| millis(t, "--poll-interval"))
+            .transpose()?,
+        approvers: a.approvers.clone(),
+        approver_roles: a.approver_roles.clone(),
+        ignore_case: a.ignore_case,
+        required_approvals: a.required_approvals,
+    };
+    Ok(Params {
+        approve_keywords: (!a.approve.is_empty()).then(|| a.approve.clone()),
+        disapprove_keywords: (!a.disapprove.is_empty()).then(|| a.disapprove.clone()),
+        ask: Some(settings),
+        ..params(&a.message)
+    })
+}
+
+/// The run context, params and (for `failure`) the exception of a `hook` command.
+pub fn hook(h: &HookArgs) -> Result<(RunContext, Params, Option<ExceptionInfo>), Failure> {
+    let parameters = h
+        .params
+        .iter()
+        .map(|p| key_value(p, "--param"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ctx = RunContext {
+        pipeline_name: h.pipeline.clone(),
+        run_name: h.run.clone(),
+        run_id: h.run_id.clone(),
+        step_name: h.step.clone(),
+        stack_name: h.stack.clone(),
+        parameters,
+    };
+    let params = Params {
+        channel_id: h.channel.clone(),
+        mention_users: h.mention_users.clone(),
+        mention_roles: h.mention_roles.clone(),
+        ..Params::default()
+    };
+    let exception = match h.kind {
+        HookKind::Failure => Some(ExceptionInfo {
+            type_name: h
+                .exception_type
+                .clone()
+                .unwrap_or_else(|| "Exception".into()),
+            message: h.exception_message.clone().unwrap_or_default(),
+            traceback: h.traceback_file.as_deref().map(read_source).transpose()?,
+        }),
+        HookKind::Success => None,
+    };
+    Ok((ctx, params, exception))
+}
+
+/// Seconds from a flag as whole milliseconds, validated like the config's durations.
+fn millis(v: f64, flag: &str) -> Result<u64, Failure> {
+    config::seconds(flag, v)?;
+    Ok((v * 1000.0).round() as u64)
+}
+
+/// The text of a file, or of stdin for `-`.
+fn read_source(path: &Path) -> Result<String, Failure> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::usage(format!("cannot read stdin: {e}")))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
+    }
+}
+
+/// `KEY=VALUE` -> `(KEY, VALUE)`, the key trimmed and non-empty.
+fn key_value(s: &str, what: &str) -> Result<(String, String), Failure> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| Failure::usage(format!("{what} `{s}` must look like KEY=VALUE")))
+}
+
+/// Type a metadata value: exact integers, floats, booleans and JSON objects/arrays; else text.
+pub fn typed_value(v: &str) -> MetadataValue {
+    if let Ok(i) = v.parse::<i64>() {
+        if i.to_string() == v {
+            return MetadataValue::Integer(i);
+        }
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if f.is_finite() && v.contains('.') && !v.starts_with('.') && !v.ends_with('.') {
+            return MetadataValue::Float(f);
+        }
+    }
+    match v {
+        "true" => return MetadataValue::Boolean(true),
+        "false" => return MetadataValue::Boolean(false),
+        _ => {}
+    }
+    if (v.starts_with('{') || v.starts_with('['))
+        && serde_json::from_str::<serde_json::Value>(v).is_ok()
+    {
+        return MetadataValue::Json(v.to_string());
+    }
+    MetadataValue::Text(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_values_are_typed_only_when_exact() {
+        use MetadataValue as V;
+        assert!(matches!(typed_value("12"), V::Integer(12)));
+        assert!(matches!(typed_value("012"), V::Text(t) if t == "012"));
+        assert!(matches!(typed_value("0.93"), V::Float(f) if f == 0.93));
+        assert!(matches!(typed_value("1."), V::Text(_)));
+        assert!(matches!(typed_value("1e5"), V::Text(_)));
+        assert!(matches!(typed_value("true"), V::Boolean(true)));
+        assert!(matches!(typed_value("True"), V::Text(_)));
+        assert!(matches!(typed_value(r#"{"a":1}"#), V::Json(j) if j == r#"{"a":1}"#));
+        assert!(matches!(typed_value("{oops"), V::Text(_)));
+    }
+
+    #[test]
+    fn flag_seconds_are_validated_and_rounded_to_milliseconds() {
+        assert_eq!(millis(0.25, "--poll-interval").ok(), Some(250));
+        assert_eq!(millis(1.0004, "--timeout").ok(), Some(1000));
+        assert_eq!(millis(1.0006, "--timeout").ok(), Some(1001));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            let e = millis(bad, "--timeout").unwrap_err();
+            assert!(e.message.starts_with("--timeout must be"), "{}", e.message);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! What the host gives one guest instance: the per-call store state ([`HostState`]) and the two
+//! imports wasmtime does not provide, `wasi:config/store` (settings) and `wasmcloud:secrets`
+//! (the token), both served from the call's [`CallConfig`]. WASI and `wasi:http` come from
+//! wasmtime-wasi(-http); `wasi:http` requests pass the egress hook in [`crate::policy`].
+
+use std::sync::Arc;
+
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::bindings::wasi::config::store as config_store;
+use super::bindings::wasmcloud::secrets::{reveal, store as secret_store};
+use super::CallConfig;
+use crate::policy::EgressHooks;
+
+/// A secret handed to the guest: only its key; the value is looked up when revealed.
+pub struct SecretHandle {
+    key: String,
+}
+
+/// Everything one store holds: the guest's WASI context (no files, no environment, no
+/// sockets), the HTTP context with its egress hook, the call's settings and secrets, and the
+/// memory cap.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    pub(super) egress: EgressHooks,
+    config: CallConfig,
+    pub(super) limits: StoreLimits,
+}
+
+impl HostState {
+    /// State for one call; the guest's stdout and stderr go to the given pipes.
+    pub fn new(cfg: &CallConfig, stdout: MemoryOutputPipe, stderr: MemoryOutputPipe) -> Self {
+        // No preopens, no environment, no arguments, no stdin, no sockets.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout)
+            .stderr(stderr)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let policy = cfg.policy.clone();
+        HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            egress: EgressHooks {
+                policy: policy.clone(),
+                denied: Arc::default(),
+            },
+            config: cfg.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(policy.memory_limit)
+                .trap_on_grow_failure(true)
+                .build(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
+    }
+}
+
+impl config_store::Host for HostState {
+    fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, config_store::Error>> {
+        Ok(Ok(self.config.settings.get(&key).cloned()))
+    }
+
+    fn get_all(&mut self) -> wasmtime::Result<Result<Vec<(String, String)>, config_store::Error>> {
+        Ok(Ok(self.config.settings.clone().into_iter().collect()))
+    }
+}
+
+impl secret_store::Host for HostState {
+    fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Resource<SecretHandle>, secret_store::SecretsError>> {
+        if !self.config.secrets.contains_key(&key) {
+            return Ok(Err(secret_store::SecretsError::NotFound));
+        }
+        Ok(Ok(self.table.push(SecretHandle { key })?))
+    }
+}
+
+impl secret_store::HostSecret for HostState {
+    fn drop(&mut self, rep: Resource<SecretHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl reveal::Host for HostState {
+    fn reveal(&mut self, s: Resource<SecretHandle>) -> wasmtime::Result<secret_store::SecretValue> {
+        let key = &self.table.get(&s)?.key;
+        let value = self.config.secrets.get(key).cloned().unwrap_or_default();
+        Ok(secret_store::SecretValue::String(value))
+    }
+}
+
+/// Link the two non-WASI imports into `linker`.
+pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime::component::HasSelf;
+    config_store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    secret_store::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    reveal::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! Loading and running flavor components: one [`Runtime`] (engine, linker, `InstancePre`) per
+//! component, a fresh sandboxed `Store` per call.
+//!
+//! - `bindings`: the generated host side of the `alerter:core/flavor` world;
+//! - `imports`: the per-call store state and the `wasi:config` / `wasmcloud:secrets` imports;
+//! - `cache`: the on-disk compile cache;
+//! - this file: [`Runtime`] and the one call path every export goes through.
+
+mod bindings;
+mod cache;
+mod imports;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+pub use bindings::alerter::core::types;
+pub use bindings::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
+pub use bindings::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
+use bindings::{Flavor, FlavorPre};
+use imports::HostState;
+use types::{AlertError, Answer, Message, Params, PostReceipt};
+
+use crate::error::CallError;
+use crate::policy::{Policy, EPOCH_TICK};
+use crate::secrets::Redactor;
+
+/// The Discord flavor built from `guest/`, embedded at build time.
+pub static EMBEDDED_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.wasm"));
+
+/// Lines of guest output kept for [`Runtime::take_guest_log`].
+const GUEST_LOG_LINES: usize = 1000;
+/// Bytes of stdout and of stderr kept per call.
+const GUEST_PIPE_BYTES: usize = 64 << 10;
+
+/// Settings and secrets for one call, plus the sandbox it runs in.
+#[derive(Clone, Default)]
+pub struct CallConfig {
+    /// `wasi:config/store` keys (`default_discord_channel_id`, `api_base_url`, ...).
+    pub settings: BTreeMap<String, String>,
+    /// Secrets by key (`discord_token`); reach the guest only through `wasmcloud:secrets`.
+    pub secrets: BTreeMap<String, String>,
+    /// The sandbox: egress allow-list, memory, CPU and time limits.
+    pub policy: Arc<Policy>,
+}
+
+impl std::fmt::Debug for CallConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallConfig")
+            .field("settings", &self.settings)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// A compiled flavor, ready to instantiate per call. Cheap to share (`Arc`).
+pub struct Runtime {
+    engine: Engine,
+    pre: FlavorPre<HostState>,
+    stop_ticker: Arc<AtomicBool>,
+    /// Whether the compiled component came from the compile cache.
+    pub from_cache: bool,
+    /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
+    guest_log: Mutex<Vec<String>>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The engine every runtime uses: fuel and epochs on, a pooling allocator sized for many
+/// concurrent calls, small virtual-memory reservations.
+fn engine() -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(true);
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(256)
+        .total_memories(256)
+        .total_tables(512)
+        .max_memory_size(256 << 20)
+        .total_core_instances(1024);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Keep virtual memory reservations small: the guest never needs 4 GiB.
+    config.memory_reservation(256 << 20);
+    config.memory_guard_size(32 << 20);
+    Ok(Engine::new(&config)?)
+}
+
+impl Runtime {
+    /// The embedded Discord flavor.
+    pub fn embedded() -> anyhow::Result<Runtime> {
+        Runtime::from_bytes(EMBEDDED_COMPONENT)
+    }
+
+    /// A flavor component from a file (`--component PATH`).
+    pub fn from_file(path: &Path) -> anyhow::Result<Runtime> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Runtime::from_bytes(&bytes)
+    }
+
+    /// Compile (or load from the compile cache) and link a component.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Runtime> {
+        let engine = engine()?;
+        let (component, from_cache) = cache::load(&engine, bytes)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        imports::add_to_linker(&mut linker)?;
+        let pre = FlavorPre::new(
+            linker
+                .instantiate_pre(&component)
+                .map_err(anyhow::Error::from)
+                .context("the component does not fit the alerter:core/flavor world")?,
+        )?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (e, s) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("alerter-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(Runtime {
+            engine,
+            pre,
+            stop_ticker: stop,
+            from_cache,
+            guest_log: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The component's imports, as `name` strings (for audits and tests).
+    pub fn imports(&self) -> Vec<String> {
+        self.pre
+            .instance_pre()
+            .component()
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// Lines the guest wrote to stdout/stderr since the last call, with secrets redacted.
+    pub fn take_guest_log(&self) -> Vec<String> {
+        self.guest_log
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+
+    /// `post` a message.
+    pub async fn post(
+        &self,
+        cfg: &CallConfig,
+        message: &Message,
+        params: &Params,
+    ) -> Result<PostReceipt, CallError> {
+        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+            f.alerter_core_alerter().call_post(s, message, params).await
+        })
+        .await
+    }
+
+    /// `ask` a question and wait for the answer; the call is bounded by `timeout` plus the
+    /// policy's margin.
+    pub async fn ask(
+        &self,
+        cfg: &CallConfig,
+        question: &Message,
+        params: &Params,
+        timeout: Duration,
+    ) -> Result<Answer, CallError> {
+        let deadline = timeout + cfg.policy.ask_margin;
+        self.call(cfg, deadline, async |f, s| {
+            f.alerter_core_alerter().call_ask(s, question, params).await
+        })
+        .await
+    }
+
+    /// Post "Pipeline Success Notification".
+    pub async fn on_success(
+        &self,
+        cfg: &CallConfig,
+        ctx: &RunContext,
+        params: &Params,
+    ) -> Result<PostReceipt, CallError> {
+        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+            f.alerter_core_hooks().call_on_success(s, ctx, params).await
+        })
+        .await
+    }
+
+    /// Post "Pipeline Failure Alert".
+    pub async fn on_failure(
+        &self,
+        cfg: &CallConfig,
+        ctx: &RunContext,
+        exc: &ExceptionInfo,
+        params: &Params,
+    ) -> Result<PostReceipt, CallError> {
+        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+            f.alerter_core_hooks()
+                .call_on_failure(s, ctx, exc, params)
+                .await
+        })
+        .await
+    }
+
+    /// Validate the token and the channel without posting.
+    pub async fn check(&self, cfg: &CallConfig, params: &Params) -> Result<CheckReport, CallError> {
+        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+            f.alerter_core_alerter().call_check(s, params).await
+        })
+        .await
+    }
+
+    /// Instantiate the component in a fresh sandboxed store, run one export with it under
+    /// `deadline`, and keep what the guest printed.
+    async fn call<R>(
+        &self,
+        cfg: &CallConfig,
+        deadline: Duration,
+        export: impl AsyncFnOnce(
+            &Flavor,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<Result<R, AlertError>>,
+    ) -> Result<R, CallError> {
+        let stdout = MemoryOutputPipe::new(GUEST_PIPE_BYTES);
+        let stderr = MemoryOutputPipe::new(GUEST_PIPE_BYTES);
+        let state = HostState::new(cfg, stdout.clone(), stderr.clone());
+        let denied = state.egress.denied.clone();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        // CPU is metered in fuel (executed wasm instructions; waiting in host calls costs
+        // nothing). Epochs only make a running guest yield, so deadlines fire even in a loop.
+        store
+            .set_fuel(cfg.policy.cpu_fuel())
+            .map_err(|e| CallError::Sandbox(format!("cannot meter the call: {e}")))?;
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        let run = async {
+            let flavor = self.pre.instantiate_async(&mut store).await?;
+            export(&flavor, &mut store).await
+        };
+        let outcome = tokio::time::timeout(deadline, run).await;
+        let redactor = Redactor::new(cfg.secrets.values());
+        self.keep_guest_log(&redactor, &[&stdout, &stderr], &denied);
+        match outcome {
+            Err(_) => Err(CallError::Deadline(deadline)),
+            Ok(Err(trap)) => Err(CallError::Sandbox(redactor.redact(&trap_reason(&trap)))),
+            Ok(Ok(Err(e))) => Err(CallError::Alert(e)),
+            Ok(Ok(Ok(r))) => Ok(r),
+        }
+    }
+
+    /// Append a call's output and egress denials to the guest log, redacted and capped.
+    fn keep_guest_log(
+        &self,
+        redactor: &Redactor,
+        pipes: &[&MemoryOutputPipe],
+        denied: &Mutex<Vec<String>>,
+    ) {
+        let Ok(mut log) = self.guest_log.lock() else {
+            return;
+        };
+        for pipe in pipes {
+            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+            log.extend(text.lines().map(|l| redactor.redact(l)));
+        }
+        for d in denied.lock().map(|d| d.clone()).unwrap_or_default() {
+            log.push(format!("egress denied: {d}"));
+        }
+        // A long-lived embedder may never drain the log: keep only the newest lines.
+        let excess = log.len().saturating_sub(GUEST_LOG_LINES);
+        log.drain(..excess);
+    }
+}
+
+/// Why the sandbox stopped the guest, in words.
+fn trap_reason(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::OutOfFuel) => "it used more CPU time than the policy allows".into(),
+        Some(wasmtime::Trap::UnreachableCodeReached) => format!(
+            "the guest panicked or aborted ({e:#}); it may have run out of its configured memory cap"
+        ),
+        _ => format!("{e:#}"),
+    }
+}
