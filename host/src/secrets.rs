@@ -95,7 +95,7 @@ impl SecretStore {
             Err(e) => return Err(Self::io(&self.dir)(e)),
         };
         let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
+            .filter_map(Result::ok)
             .filter_map(|e| {
                 e.file_name()
                     .to_str()?

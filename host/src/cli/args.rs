@@ -313,3 +313,129 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub no_message_content_intent: bool,
 }
+
+/// The README documents the CLI by hand; these tests hold it to the clap definitions above, so
+/// a flag added, renamed or removed here fails until the README says the same.
+#[cfg(all(test, feature = "emulator"))]
+mod readme {
+    use std::collections::BTreeSet;
+
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    const README: &str = include_str!("../../../README.md");
+
+    /// The README text from the heading `start` up to the next heading.
+    fn section(start: &str) -> &'static str {
+        let from = README
+            .find(start)
+            .unwrap_or_else(|| panic!("README has no `{start}`"));
+        let rest = &README[from + start.len()..];
+        let end = rest.find("\n#").unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    /// Every `--flag` named in a piece of the README.
+    fn flags_in(text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for (i, _) in text.match_indices("--") {
+            let name: String = text[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            // `| --- |` table rules are not flags.
+            if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                out.insert(name);
+            }
+        }
+        out
+    }
+
+    /// The long flags of a subcommand, without the global ones and `--help`.
+    fn flags_of(path: &[&str]) -> BTreeSet<String> {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut sub = &cmd;
+        for name in path {
+            sub = sub
+                .find_subcommand(name)
+                .unwrap_or_else(|| panic!("no subcommand {name}"));
+        }
+        sub.get_arguments()
+            .filter(|a| !a.is_global_set())
+            .filter_map(|a| a.get_long().map(String::from))
+            .filter(|l| l != "help")
+            .collect()
+    }
+
+    #[test]
+    fn message_and_ask_flag_tables_match_the_cli() {
+        let message = flags_in(section("### `post` and `ask` (message flags)"));
+        let ask_only = flags_in(section("### `ask` (additional flags)"));
+        assert_eq!(message, flags_of(&["post"]), "README's post/ask flag table");
+        let ask: BTreeSet<String> = message.union(&ask_only).cloned().collect();
+        assert_eq!(ask, flags_of(&["ask"]), "README's ask flag tables");
+    }
+
+    #[test]
+    fn hook_and_emulator_flags_match_the_cli() {
+        let hook_table = section("### `hook`");
+        assert_eq!(
+            flags_in(hook_table),
+            flags_of(&["hook"]),
+            "README's hook table"
+        );
+        let emulator = section("### `emulator`");
+        assert_eq!(
+            flags_in(emulator),
+            flags_of(&["emulator"]),
+            "README's emulator flags"
+        );
+    }
+
+    #[test]
+    fn global_flags_and_every_command_are_documented() {
+        let reference = section("## CLI reference");
+        let global_line = reference
+            .split("\n\n")
+            .find(|p| p.contains("Global flags"))
+            .expect("a Global flags paragraph");
+        let mut cmd = Cli::command();
+        cmd.build();
+        let globals: BTreeSet<String> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(String::from))
+            .filter(|l| l != "help" && l != "version")
+            .collect();
+        assert_eq!(flags_in(global_line), globals, "README's global flags");
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let row = format!("| `{}", sub.get_name());
+            assert!(
+                reference.contains(&row),
+                "README's command table lacks `{}`",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn exit_code_table_matches_the_codes() {
+        use crate::cli::exit;
+        let table = section("### Exit codes");
+        let codes: Vec<u8> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                exit::OK,
+                exit::DISAPPROVED,
+                exit::USAGE,
+                exit::DELIVERY,
+                exit::TIMED_OUT
+            ]
+        );
+    }
+}

@@ -148,8 +148,7 @@ pub async fn demo() -> Result<Outcome, Failure> {
     let who = answer
         .responder
         .as_ref()
-        .map(|r| r.username.as_str())
-        .unwrap_or("nobody");
+        .map_or("nobody", |r| r.username.as_str());
     println!(
         "   -> {} by {who} via {} `{}` at {}",
         output::decision_name(answer.decision),

@@ -27,7 +27,7 @@ use alerter_host::{CallError, ConfigError, Runtime, SecretError, SecretStore};
 use args::{Cli, Command, Global};
 
 /// Process exit codes (the README's table).
-mod exit {
+pub(crate) mod exit {
     /// Posted, or approved.
     pub const OK: u8 = 0;
     /// The ask was answered with a disapproval.
