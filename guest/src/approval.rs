@@ -1,33 +1,43 @@
 //! Which answers decide an ask: keyword matching, reaction emoji, and who is entitled to answer.
 //! Pure functions; `ask.rs` feeds them what it reads from Discord.
 
+use crate::bindings::{AlertError, Params};
 use crate::snowflake;
-use crate::wit::{AlertError, Params};
 
-/// ZenML's defaults.
+/// ZenML's default approve keywords.
 pub const DEFAULT_APPROVE: [&str; 4] = ["approve", "LGTM", "ok", "yes"];
+/// ZenML's default disapprove keywords.
 pub const DEFAULT_DISAPPROVE: [&str; 4] = ["decline", "disapprove", "no", "reject"];
-/// Reactions the bot adds to a question.
+/// The reaction the bot adds to a question for approving.
 pub const APPROVE_EMOJI: &str = "✅";
+/// The reaction the bot adds to a question for declining.
 pub const DISAPPROVE_EMOJI: &str = "❌";
 
 /// Approve or disapprove, and the keyword or emoji that said so.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
+    /// An approval, by this keyword or emoji.
     Approve(String),
+    /// A disapproval, by this keyword or emoji.
     Disapprove(String),
 }
 
 /// How a question is decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
+    /// Keywords that approve.
     pub approve: Vec<String>,
+    /// Keywords that disapprove.
     pub disapprove: Vec<String>,
+    /// Compare trimmed and case-folded instead of exactly.
     pub ignore_case: bool,
-    /// With neither approvers nor roles, any human counts.
+    /// User ids whose answers count. With neither approvers nor roles, any human counts.
     pub approvers: Vec<u64>,
+    /// Role ids whose members' answers count.
     pub approver_roles: Vec<String>,
+    /// Distinct approvals needed.
     pub required_approvals: u32,
+    /// The bot's own user id: it never answers.
     pub bot_id: u64,
 }
 
@@ -37,7 +47,7 @@ impl Rules {
         let list = |given: &Option<Vec<String>>, default: &[&str], what: &str| {
             let words: Vec<String> = match given {
                 Some(w) => w.clone(),
-                None => default.iter().map(|s| s.to_string()).collect(),
+                None => default.iter().map(ToString::to_string).collect(),
             };
             if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
                 return Err(AlertError::InvalidInput(format!(
@@ -253,7 +263,7 @@ pub fn human_duration(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wit::AskSettings;
+    use crate::bindings::AskSettings;
 
     const BOT: u64 = 900_000_000_000_000_001;
 

@@ -3,7 +3,7 @@
 //! Parsing is pure: [`Settings::from_lookup`] takes any key -> value function, so the rules are
 //! tested natively and the WASI layer only supplies the lookup.
 
-use crate::wit::AlertError;
+use crate::bindings::AlertError;
 
 /// Where Discord's REST API v10 lives unless config says otherwise.
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
@@ -14,9 +14,13 @@ pub const DEFAULT_DELIVERY_DEADLINE_MS: u64 = 30_000;
 
 /// Config keys the flavor reads.
 pub mod keys {
+    /// The channel used when a call names none.
     pub const DEFAULT_CHANNEL: &str = "default_discord_channel_id";
+    /// Where the REST API lives (tests point it at the emulator).
     pub const API_BASE: &str = "api_base_url";
+    /// How long `ask` waits for an answer, in seconds.
     pub const ASK_TIMEOUT: &str = "ask_timeout_seconds";
+    /// How long one delivery may take, retries and rate-limit waits included, in seconds.
     pub const DELIVERY_DEADLINE: &str = "delivery_deadline_seconds";
     /// The secret (not config) key of the bot token.
     pub const TOKEN: &str = "discord_token";
@@ -27,8 +31,11 @@ pub mod keys {
 pub struct Settings {
     /// API base without a trailing slash, e.g. `https://discord.com/api/v10`.
     pub api_base: String,
+    /// The channel used when a call names none.
     pub default_channel: Option<String>,
+    /// How long `ask` waits when the call does not say.
     pub ask_timeout_ms: u64,
+    /// Bound on one delivery, retries and rate-limit waits included.
     pub delivery_deadline_ms: u64,
 }
 
@@ -173,7 +180,7 @@ mod tests {
         for bad in ["", "  ", "abc def", "abc\ndef"] {
             match validate_token(bad) {
                 Err(AlertError::InvalidConfig(msg)) => {
-                    assert!(bad.trim().is_empty() || !msg.contains(bad.trim()), "{msg}")
+                    assert!(bad.trim().is_empty() || !msg.contains(bad.trim()), "{msg}");
                 }
                 other => panic!("{bad:?}: {other:?}"),
             }

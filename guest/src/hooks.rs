@@ -1,9 +1,8 @@
 //! ZenML-style run notifications: a run context (and, on failure, the exception) becomes a
 //! document shaped like ZenML's `alerter_success_hook` / `alerter_failure_hook` messages.
 
-use crate::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
+use crate::bindings::{ExceptionInfo, RunContext, Severity};
 use crate::render::Document;
-use crate::wit::Severity;
 
 /// Lines of the traceback's end shown in the first message when the whole does not fit there.
 const TAIL_LINES: usize = 12;

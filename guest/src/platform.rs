@@ -9,19 +9,17 @@ use wasip2::http::types::{
     ErrorCode, Fields, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 
+use crate::bindings::{config_store, reveal, secrets, AlertError};
 use crate::config::{self, Settings};
 use crate::discord::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::service::Service;
-use crate::wasmcloud::secrets::{reveal, store as secrets};
-use crate::wit::AlertError;
 
 /// Build a [`Service`] from the host's config and secrets, then run `f` with it.
 pub fn run<R>(
     f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>,
 ) -> Result<R, AlertError> {
-    let settings = Settings::from_lookup(|key| {
-        crate::wasi::config::store::get(key).map_err(|e| format!("{e:?}"))
-    })?;
+    let settings =
+        Settings::from_lookup(|key| config_store::get(key).map_err(|e| format!("{e:?}")))?;
     let token = read_token()?;
     let token = config::validate_token(&token)?;
     let mut service = Service::new(settings, token, WasiTransport);

@@ -1,21 +1,35 @@
 //! Discord snowflakes: validation, ordering and the time they encode.
 //!
 //! Snowflakes travel as JSON strings of digits; they are compared as `u64`, never as strings.
+//! See <https://discord.com/developers/docs/reference#snowflakes>.
+
+use crate::bindings::AlertError;
 
 /// Milliseconds from the Unix epoch to the Discord epoch (2015-01-01T00:00:00Z).
 pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+/// Digits of the shortest id Discord hands out.
+pub const MIN_DIGITS: usize = 17;
+/// Digits of the longest id (a `u64` has at most 20).
+pub const MAX_DIGITS: usize = 20;
 
-/// Parse a snowflake: 1 to 20 ASCII digits that fit in a `u64` and are not zero.
+/// Parse a snowflake: 1 to [`MAX_DIGITS`] ASCII digits that fit in a `u64` and are not zero.
 pub fn parse(id: &str) -> Option<u64> {
-    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+    if id.is_empty() || id.len() > MAX_DIGITS || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     id.parse::<u64>().ok().filter(|&v| v != 0)
 }
 
-/// Whether `id` is a plausible snowflake (Discord's ids have 17 to 20 digits).
+/// Whether `id` is a plausible snowflake ([`MIN_DIGITS`] to [`MAX_DIGITS`] digits).
 pub fn is_valid(id: &str) -> bool {
-    id.len() >= 17 && parse(id).is_some()
+    id.len() >= MIN_DIGITS && parse(id).is_some()
+}
+
+/// The error for a `what` id (e.g. "channel") that is not a plausible snowflake.
+pub fn not_an_id(what: &str, id: &str) -> AlertError {
+    AlertError::InvalidInput(format!(
+        "{what} id `{id}` is not a Discord id ({MIN_DIGITS}-{MAX_DIGITS} digits)"
+    ))
 }
 
 /// Unix time in milliseconds at which a snowflake was created.

@@ -5,16 +5,18 @@
 //!
 //! `cargo test --release -p alerter-discord --test render_props`
 
+// Shared with the end-to-end tests, which own it; lint it there.
 #[path = "../../tests/common/spec.rs"]
+#[allow(clippy::redundant_closure_for_method_calls)]
 mod spec;
 
-use alerter_discord::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
+use alerter_discord::bindings::{
+    AlerterMessage, ExceptionInfo, Message, MetadataEntry, MetadataValue, Params, Payload,
+    RunContext, Severity,
+};
 use alerter_discord::render::{
     self, allowed_mentions, len, limits, render, split_text, CreateMessage, Document,
     MessageReference,
-};
-use alerter_discord::wit::{
-    AlerterMessage, Message, MetadataEntry, MetadataValue, Params, Payload, Severity,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -274,8 +276,7 @@ fn text_chunks(parts: &[CreateMessage], ping: Option<&str>) -> Vec<String> {
             if let Some(p) = ping {
                 c = c
                     .strip_prefix(p)
-                    .map(|r| r.strip_prefix('\n').unwrap_or(r))
-                    .unwrap_or(c);
+                    .map_or(c, |r| r.strip_prefix('\n').unwrap_or(r));
             }
             if !c.is_empty() {
                 out.push(c.to_string());

@@ -2,13 +2,13 @@
 //! virtual, and every test checks the requests that were made (method and path, in order).
 
 use super::ask;
+use crate::bindings::{
+    AlertError, AlerterMessage, Answer, AnswerVia, AskSettings, Decision, Message, Params,
+};
 use crate::config::Settings;
 use crate::discord::fake::FakeTransport;
 use crate::discord::TransportError;
 use crate::service::Service;
-use crate::wit::{
-    AlertError, AlerterMessage, Answer, AnswerVia, AskSettings, Decision, Message, Params,
-};
 
 const API: &str = "http://127.0.0.1:1/api/v10";
 const CHANNEL: &str = "111111111111111111";
@@ -398,11 +398,11 @@ fn unauthorized_forbidden_and_not_found_while_polling_end_the_ask() {
         s.timeout_ms = Some(5_000);
         let (answer, t) = run(t, &params(s), 30_000);
         let err = answer.unwrap_err();
-        let e = match (&err, status) {
-            (AlertError::Unauthorized(e), 401)
-            | (AlertError::Forbidden(e), 403)
-            | (AlertError::NotFound(e), 404) => e,
-            _ => panic!("{status}: {err:?}"),
+        let ((AlertError::Unauthorized(e), 401)
+        | (AlertError::Forbidden(e), 403)
+        | (AlertError::NotFound(e), 404)) = (&err, status)
+        else {
+            panic!("{status}: {err:?}");
         };
         assert_eq!(e.status, status);
         let mut expected = start_requests();

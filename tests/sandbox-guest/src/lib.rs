@@ -5,26 +5,9 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component {
-    wit_bindgen::generate!({
-        world: "flavor",
-        path: "../../wit",
-        with: {
-            "wasi:http/types@0.2.12": wasip2::http::types,
-            "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
-            "wasi:io/poll@0.2.12": wasip2::io::poll,
-            "wasi:io/streams@0.2.12": wasip2::io::streams,
-            "wasi:io/error@0.2.12": wasip2::io::error,
-            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-            "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
-            "wasi:random/random@0.2.12": wasip2::random::random,
-            "wasi:config/store@0.2.0-rc.1": generate,
-            "wasmcloud:secrets/store@0.1.0-draft": generate,
-            "wasmcloud:secrets/reveal@0.1.0-draft": generate,
-            "alerter:core/types@0.1.0": generate,
-            "alerter:core/alerter@0.1.0": generate,
-            "alerter:core/hooks@0.1.0": generate,
-        },
-    });
+    // The `with:` table is shared with the Discord guest: both implement the `flavor` world.
+    include!("../../../guest/src/world.rs");
+    generate_flavor!("../../wit");
 
     use alerter::core::types::{AlertError, Answer, Message, Params, PostReceipt};
     use exports::alerter::core::{alerter as api, hooks};

@@ -1,0 +1,302 @@
+//! Discord's REST API v10 over a [`Transport`]: every request goes through [`Client::call`],
+//! which adds auth and User-Agent, honours rate limits (state kept in [`crate::ratelimit`]),
+//! retries what is safe to retry within a delivery deadline, and maps failures onto the WIT
+//! `alert-error`.
+//!
+//! Retry rules (Discord: <https://discord.com/developers/docs/topics/rate-limits>): a 429 waits
+//! the body's `retry_after` (float seconds; the `Retry-After` header as fallback) and retries;
+//! a 429 without Discord's JSON body comes from Cloudflare blocking the IP after too many
+//! invalid requests and is never retried; 500/502/503/504/524, code 130000 (API overloaded)
+//! and connection failures back off exponentially with jitter; 400/401/403/404 are never
+//! retried (401/403/429 responses count towards that Cloudflare ban). A bucket whose
+//! `X-RateLimit-Remaining` hit 0 is waited out before the next request to it. Creating a
+//! message is safe to retry because every create carries a `nonce` with `enforce_nonce`, so
+//! Discord returns the first message instead of creating a second.
+
+mod errors;
+#[cfg(test)]
+pub mod fake;
+#[cfg(test)]
+mod tests;
+mod transport;
+
+use serde_json::Value;
+
+use crate::bindings::{AlertError, RateLimit};
+use crate::ratelimit::{BucketInfo, Permit, RateLimiter, TooLate};
+use errors::{is_transient, rate_limit_error, retry_after_header_ms, ErrorBody};
+
+pub use errors::{api_error, short};
+pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+
+const MS: u64 = 1_000_000;
+const SEC: u64 = 1_000_000_000;
+/// First backoff after a transient failure; doubles each attempt up to [`MAX_BACKOFF_NS`].
+const BASE_BACKOFF_NS: u64 = 250 * MS;
+const MAX_BACKOFF_NS: u64 = 8 * SEC;
+/// Upper bound for a single request's connect / first byte / between bytes waits.
+const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
+
+/// `User-Agent` Discord requires of bots: `DiscordBot ($url, $version)`.
+pub const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/alerter-dev/alerter, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+
+/// A Discord REST client bound to one token and one API base.
+pub struct Client<T: Transport> {
+    transport: T,
+    api_base: String,
+    authorization: String,
+    deadline_ns: u64,
+    limits: RateLimiter,
+    /// While set, every request shares this absolute deadline (one delivery of several parts).
+    delivery_until_ns: Option<u64>,
+}
+
+impl<T: Transport> Client<T> {
+    /// `token` must already be validated (see `config::validate_token`).
+    pub fn new(transport: T, api_base: &str, token: &str, deadline_ms: u64) -> Self {
+        Client {
+            transport,
+            api_base: api_base.trim_end_matches('/').to_string(),
+            authorization: format!("Bot {token}"),
+            deadline_ns: deadline_ms.saturating_mul(MS),
+            limits: RateLimiter::new(),
+            delivery_until_ns: None,
+        }
+    }
+
+    /// Start one delivery: until [`Client::end_delivery`], all requests together must finish
+    /// within the delivery deadline (instead of each request getting its own).
+    pub fn begin_delivery(&mut self) {
+        let now = self.transport.now_ns();
+        self.delivery_until_ns = Some(now.saturating_add(self.deadline_ns));
+    }
+
+    /// End the delivery begun by [`Client::begin_delivery`].
+    pub fn end_delivery(&mut self) {
+        self.delivery_until_ns = None;
+    }
+
+    /// Monotonic time in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        self.transport.now_ns()
+    }
+
+    /// Wall-clock time, Unix milliseconds.
+    pub fn unix_ms(&self) -> u64 {
+        self.transport.unix_ms()
+    }
+
+    /// Wait `ns` nanoseconds.
+    pub fn sleep_ns(&mut self, ns: u64) {
+        self.transport.sleep_ns(ns);
+    }
+
+    /// 64 random bits.
+    pub fn random_u64(&mut self) -> u64 {
+        self.transport.random_u64()
+    }
+
+    /// Tell the operator something (never a secret).
+    pub fn notice(&mut self, text: &str) {
+        self.transport.notice(text);
+    }
+
+    /// The transport, to script it.
+    #[cfg(test)]
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// The transport, to see what happened.
+    #[cfg(test)]
+    pub fn transport_ref(&self) -> &T {
+        &self.transport
+    }
+
+    /// `GET path` and decode the JSON answer.
+    pub fn get_json<R: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+        route: &str,
+    ) -> Result<R, AlertError> {
+        let r = self.call(Method::Get, path, route, None)?;
+        serde_json::from_slice(&r.body)
+            .map_err(|e| AlertError::Transport(format!("unreadable answer from {route}: {e}")))
+    }
+
+    /// Send one logical request and return its successful response. `path` starts with `/`;
+    /// `route` is the rate-limit key (method + path with ids other than the channel replaced).
+    pub fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<&Value>,
+    ) -> Result<HttpResponse, AlertError> {
+        let start = self.transport.now_ns();
+        let deadline = self
+            .delivery_until_ns
+            .unwrap_or_else(|| start.saturating_add(self.deadline_ns));
+        let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let mut headers = vec![
+            ("authorization".to_string(), self.authorization.clone()),
+            ("user-agent".to_string(), USER_AGENT.to_string()),
+        ];
+        if let Some(b) = &body {
+            headers.push(("content-type".into(), "application/json".into()));
+            headers.push(("content-length".into(), b.len().to_string()));
+        }
+        let mut attempt: u32 = 0;
+        loop {
+            self.wait_for_limits(route, deadline)?;
+            let now = self.transport.now_ns();
+            let request = HttpRequest {
+                method,
+                url: format!("{}{}", self.api_base, path),
+                headers: headers.clone(),
+                body: body.clone(),
+                timeout_ns: REQUEST_TIMEOUT_NS.min(deadline.saturating_sub(now)).max(MS),
+            };
+            let outcome = self.transport.send(&request);
+            attempt += 1;
+            let response = match outcome {
+                Ok(r) => r,
+                Err(TransportError::Failed(why)) => {
+                    let what = format!("{} {}: {why}", method.as_str(), path);
+                    self.backoff(attempt, deadline, || AlertError::Transport(what.clone()))?;
+                    continue;
+                }
+                Err(TransportError::Denied(why)) => {
+                    return Err(AlertError::Transport(format!(
+                        "request denied by the host: {why}"
+                    )))
+                }
+                Err(TransportError::Invalid(why)) => return Err(AlertError::InvalidConfig(why)),
+            };
+            if let Some(info) = bucket_info(&response) {
+                let now = self.transport.now_ns();
+                self.limits.complete(route, info, now);
+            }
+            match response.status {
+                200..=299 => return Ok(response),
+                429 => {
+                    let wait_ns = self.rate_limited(&response)?;
+                    let now = self.transport.now_ns();
+                    if now.saturating_add(wait_ns) > deadline {
+                        return Err(rate_limit_error(&response, wait_ns));
+                    }
+                    self.transport.sleep_ns(wait_ns);
+                }
+                status if is_transient(status, &response) => {
+                    self.backoff(attempt, deadline, || api_error(&response))?;
+                }
+                _ => return Err(api_error(&response)),
+            }
+        }
+    }
+
+    /// Sleep before retry `attempt`, or return `give_up()` if the deadline would pass first.
+    fn backoff(
+        &mut self,
+        attempt: u32,
+        deadline: u64,
+        give_up: impl FnOnce() -> AlertError,
+    ) -> Result<(), AlertError> {
+        let full = BASE_BACKOFF_NS
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
+            .min(MAX_BACKOFF_NS);
+        // "Equal jitter": half fixed, half random, so retries from many callers spread out.
+        let jitter = self.transport.random_u64() % (full / 2 + 1);
+        let wait = full / 2 + jitter;
+        let now = self.transport.now_ns();
+        if now.saturating_add(wait) >= deadline {
+            return Err(give_up());
+        }
+        self.transport.sleep_ns(wait);
+        Ok(())
+    }
+
+    /// How long a 429 asks us to wait; a ban page (not Discord's JSON) is an error at once. A
+    /// global 429 pauses every route.
+    fn rate_limited(&mut self, response: &HttpResponse) -> Result<u64, AlertError> {
+        let Some(body) = ErrorBody::of(response) else {
+            return Err(AlertError::RateLimited(RateLimit {
+                retry_after_ms: retry_after_header_ms(response).unwrap_or(0),
+                global: true,
+                message: "HTTP 429 without Discord's JSON body: Cloudflare is blocking this IP \
+                          (too many invalid requests); not retrying"
+                    .into(),
+            }));
+        };
+        let secs = body
+            .retry_after
+            .or_else(|| retry_after_header_ms(response).map(|ms| ms as f64 / 1000.0))
+            .unwrap_or(1.0)
+            .max(0.0);
+        let wait = (secs * SEC as f64) as u64;
+        let global = body.global.unwrap_or(false)
+            || response
+                .header("x-ratelimit-global")
+                .is_some_and(|v| v == "true");
+        if global {
+            let until = self.transport.now_ns().saturating_add(wait);
+            self.limits.global(until);
+        }
+        Ok(wait)
+    }
+
+    /// Wait while the global limit or this route's bucket is exhausted.
+    fn wait_for_limits(&mut self, route: &str, deadline: u64) -> Result<(), AlertError> {
+        let now = self.transport.now_ns();
+        match self.limits.acquire(route, now, deadline) {
+            Ok(Permit::Now) => Ok(()),
+            Ok(Permit::After(wait_ns)) => {
+                self.transport.sleep_ns(wait_ns);
+                self.limits.waited(route);
+                Ok(())
+            }
+            Err(TooLate { wait_ns, global }) => Err(AlertError::RateLimited(RateLimit {
+                retry_after_ms: wait_ns / MS,
+                global,
+                message: format!("rate limit on {route} resets after the delivery deadline"),
+            })),
+        }
+    }
+}
+
+/// The bucket state a response's headers report, if they report one: `X-RateLimit-Remaining`
+/// and `X-RateLimit-Reset-After` (float seconds) both present, `X-RateLimit-Bucket` optional.
+fn bucket_info(response: &HttpResponse) -> Option<BucketInfo> {
+    let remaining = response
+        .header("x-ratelimit-remaining")
+        .and_then(|v| v.parse::<u64>().ok());
+    let reset_after = response
+        .header("x-ratelimit-reset-after")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0);
+    let (Some(remaining), Some(reset_after)) = (remaining, reset_after) else {
+        return None;
+    };
+    Some(BucketInfo {
+        bucket: response.header("x-ratelimit-bucket").map(String::from),
+        remaining,
+        reset_after_ns: (reset_after * SEC as f64) as u64,
+    })
+}
+
+/// Percent-encode a reaction emoji for a URL path (`✅` -> `%E2%9C%85`; custom `name:id` kept).
+pub fn encode_emoji(emoji: &str) -> String {
+    let mut out = String::new();
+    for b in emoji.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,215 @@
+use super::fake::*;
+use super::*;
+
+fn client(t: FakeTransport, deadline_ms: u64) -> Client<FakeTransport> {
+    Client::new(t, "http://127.0.0.1:9/api/v10/", "tok.en", deadline_ms)
+}
+
+fn post(c: &mut Client<FakeTransport>) -> Result<HttpResponse, AlertError> {
+    let body = serde_json::json!({"content": "hi"});
+    c.call(
+        Method::Post,
+        "/channels/1/messages",
+        "POST /channels/1/messages",
+        Some(&body),
+    )
+}
+
+#[test]
+fn sends_auth_user_agent_and_length() {
+    let mut t = FakeTransport::new();
+    t.reply(200, "{}");
+    let mut c = client(t, 30_000);
+    post(&mut c).unwrap();
+    let (req, _) = &c.transport_ref().sent[0];
+    assert_eq!(req.url, "http://127.0.0.1:9/api/v10/channels/1/messages");
+    let h = |n: &str| {
+        req.headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(h("authorization").as_deref(), Some("Bot tok.en"));
+    assert!(h("user-agent").unwrap().starts_with("DiscordBot (https://"));
+    assert_eq!(h("content-length").as_deref(), Some("16"));
+    assert_eq!(h("content-type").as_deref(), Some("application/json"));
+}
+
+#[test]
+fn waits_retry_after_on_429_then_succeeds() {
+    let mut t = FakeTransport::new();
+    t.reply(
+        429,
+        r#"{"message":"You are being rate limited.","retry_after":0.8,"global":false,"code":0}"#,
+    )
+    .reply(200, "{}");
+    let mut c = client(t, 30_000);
+    post(&mut c).unwrap();
+    let t = c.transport_ref();
+    assert_eq!(t.sent.len(), 2);
+    assert!(t.sent[1].1 - t.sent[0].1 >= 800 * MS, "retried too early");
+}
+
+#[test]
+fn retry_after_longer_than_deadline_fails_at_once_as_rate_limited() {
+    let mut t = FakeTransport::new();
+    t.reply(
+        429,
+        r#"{"message":"slow down","retry_after":60,"global":true,"code":0}"#,
+    );
+    let mut c = client(t, 5_000);
+    match post(&mut c) {
+        Err(AlertError::RateLimited(r)) => {
+            assert_eq!(r.retry_after_ms, 60_000);
+            assert!(r.global);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.transport_ref().sleeps.len(), 0, "must not sleep in vain");
+}
+
+#[test]
+fn json_429_without_retry_after_uses_the_header() {
+    let mut t = FakeTransport::new();
+    t.reply_with(Ok(response(
+        429,
+        r#"{"message":"slow","code":0}"#,
+        &[("retry-after", "2")],
+    )))
+    .reply(200, "{}");
+    let mut c = client(t, 30_000);
+    post(&mut c).unwrap();
+    let t = c.transport_ref();
+    assert_eq!(t.sent.len(), 2);
+    assert!(t.sent[1].1 - t.sent[0].1 >= 2 * SEC);
+}
+
+#[test]
+fn cloudflare_ban_is_not_retried() {
+    let mut t = FakeTransport::new();
+    t.reply(429, "<html>error 1015</html>");
+    let mut c = client(t, 30_000);
+    assert!(
+        matches!(post(&mut c), Err(AlertError::RateLimited(r)) if r.message.contains("Cloudflare"))
+    );
+    assert_eq!(c.transport_ref().sent.len(), 1);
+}
+
+#[test]
+fn transient_errors_back_off_and_retry() {
+    let mut t = FakeTransport::new();
+    t.reply(500, r#"{"message":"boom","code":0}"#)
+        .reply(502, "bad gateway")
+        .reply_with(Err(TransportError::Failed("connection reset".into())))
+        .reply(
+            503,
+            r#"{"message":"API resource is currently overloaded.","code":130000}"#,
+        )
+        .reply(200, "{}");
+    let mut c = client(t, 30_000);
+    post(&mut c).unwrap();
+    let t = c.transport_ref();
+    assert_eq!(t.sent.len(), 5);
+    // Backoff grows: each sleep is at least half of 250 ms * 2^(n-1).
+    for (n, s) in t.sleeps.iter().enumerate() {
+        assert!(*s >= (BASE_BACKOFF_NS << n) / 2, "sleep {n} = {s}");
+    }
+}
+
+#[test]
+fn transient_errors_stop_at_the_deadline() {
+    let mut t = FakeTransport::new();
+    t.fallback = Some(response(502, "bad gateway", &[]));
+    let mut c = client(t, 3_000);
+    let start = c.transport_ref().now;
+    assert!(matches!(post(&mut c), Err(AlertError::Api(e)) if e.status == 502));
+    let t = c.transport_ref();
+    assert!(t.now - start <= 3 * SEC, "overran the deadline");
+    assert!(t.sent.len() >= 3, "gave up too early: {}", t.sent.len());
+}
+
+#[test]
+fn client_errors_are_never_retried_and_keep_discords_code() {
+    for (status, body) in [
+        (401, r#"{"message":"401: Unauthorized","code":0}"#),
+        (403, r#"{"message":"Missing Access","code":50001}"#),
+        (404, r#"{"message":"Unknown Channel","code":10003}"#),
+        (
+            400,
+            r#"{"message":"Invalid Form Body","code":50035,"errors":{"content":{"_errors":[{"code":"BASE_TYPE_MAX_LENGTH","message":"Must be 2000 or fewer in length."}]}}}"#,
+        ),
+    ] {
+        let mut t = FakeTransport::new();
+        t.reply(status, body);
+        let mut c = client(t, 30_000);
+        let err = post(&mut c).unwrap_err();
+        assert_eq!(c.transport_ref().sent.len(), 1, "{status} retried");
+        let ((AlertError::Unauthorized(e), 401)
+        | (AlertError::Forbidden(e), 403)
+        | (AlertError::NotFound(e), 404)
+        | (AlertError::Api(e), 400)) = (&err, status)
+        else {
+            panic!("{status}: {err:?}");
+        };
+        assert_eq!(e.status, status);
+        if status == 400 {
+            assert_eq!(e.code, Some(50035));
+            assert!(e.message.contains("content: Must be 2000"), "{}", e.message);
+        }
+    }
+}
+
+#[test]
+fn exhausted_bucket_is_waited_out_before_the_next_request() {
+    let mut t = FakeTransport::new();
+    t.replies.push_back(Ok(response(
+        200,
+        "{}",
+        &[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset-after", "1.5"),
+            ("x-ratelimit-bucket", "abc"),
+        ],
+    )));
+    t.reply(200, "{}");
+    let mut c = client(t, 30_000);
+    post(&mut c).unwrap();
+    post(&mut c).unwrap();
+    let t = c.transport_ref();
+    assert!(t.sent[1].1 - t.sent[0].1 >= 1_500 * MS);
+}
+
+#[test]
+fn global_429_pauses_other_routes() {
+    let mut t = FakeTransport::new();
+    t.reply(
+        429,
+        r#"{"message":"global","retry_after":2.0,"global":true,"code":0}"#,
+    )
+    .reply(200, "{}");
+    let mut c = client(t, 1_000);
+    // The first call gives up (2 s > 1 s deadline) but remembers the global pause.
+    assert!(post(&mut c).is_err());
+    let mut c2 = c;
+    c2.transport().reply(200, "[]");
+    let res = c2.call(Method::Get, "/users/@me", "GET /users/@me", None);
+    assert!(matches!(res, Err(AlertError::RateLimited(r)) if r.global));
+}
+
+#[test]
+fn denied_requests_are_transport_errors_without_retry() {
+    let mut t = FakeTransport::new();
+    t.reply_with(Err(TransportError::Denied(
+        "evil.example is not allowed".into(),
+    )));
+    let mut c = client(t, 30_000);
+    assert!(matches!(post(&mut c), Err(AlertError::Transport(m)) if m.contains("denied")));
+    assert_eq!(c.transport_ref().sent.len(), 1);
+}
+
+#[test]
+fn emoji_are_percent_encoded() {
+    assert_eq!(encode_emoji("✅"), "%E2%9C%85");
+    assert_eq!(encode_emoji("👎"), "%F0%9F%91%8E");
+    assert_eq!(encode_emoji("party:123"), "party:123");
+}

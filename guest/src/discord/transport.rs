@@ -1,0 +1,93 @@
+//! What the Discord client needs from its environment, as plain data and one trait: HTTP
+//! requests and responses, a monotonic clock, sleeping, the wall clock, randomness and a way to
+//! tell the operator something. `platform.rs` implements [`Transport`] over WASI; tests use
+//! `fake::FakeTransport`.
+
+/// HTTP methods the flavor uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`: read.
+    Get,
+    /// `POST`: create a message.
+    Post,
+    /// `PUT`: add a reaction.
+    Put,
+    /// `PATCH`: edit a message.
+    Patch,
+}
+
+impl Method {
+    /// The method as it appears on the request line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// One HTTP request, fully formed.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL, query included.
+    pub url: String,
+    /// Header names in lower case, in the order they are sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any (JSON).
+    pub body: Option<Vec<u8>>,
+    /// Bound for connecting and for each wait on the response, in nanoseconds.
+    pub timeout_ns: u64,
+}
+
+/// One HTTP response.
+#[derive(Debug, Clone, Default)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a request produced no response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportError {
+    /// The host's policy refused the request: never retried.
+    Denied(String),
+    /// The URL or request could not be formed: never retried.
+    Invalid(String),
+    /// Connection refused or reset, DNS, timeout, a response cut short: retried.
+    Failed(String),
+}
+
+/// What the Discord logic needs from its environment: HTTP, a monotonic clock, sleeping, the
+/// wall clock and randomness. `platform.rs` implements it over WASI; tests use fakes.
+pub trait Transport {
+    /// Send one request and wait for the whole response.
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+    /// Monotonic time in nanoseconds from an arbitrary origin.
+    fn now_ns(&self) -> u64;
+    /// Block for `ns` nanoseconds without burning CPU.
+    fn sleep_ns(&mut self, ns: u64);
+    /// Wall-clock time, Unix milliseconds.
+    fn unix_ms(&self) -> u64;
+    /// 64 random bits (nonces, backoff jitter).
+    fn random_u64(&mut self) -> u64;
+    /// Tell the operator something once (e.g. a missing intent); never contains secrets.
+    fn notice(&mut self, text: &str);
+}

@@ -1,0 +1,116 @@
+//! The request body of `POST /channels/{id}/messages` as serde types, holding only the fields the
+//! flavor sends; `None` and empty lists are left out of the JSON. Field names are Discord's:
+//! <https://discord.com/developers/docs/resources/message#create-message>.
+
+use serde::Serialize;
+
+use super::len;
+
+/// `POST /channels/{id}/messages` body.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CreateMessage {
+    /// Plain text (the only place where pings work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Rich embeds, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Embed>,
+    /// Who may be pinged; always sent.
+    pub allowed_mentions: AllowedMentions,
+    /// Makes the message a reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<MessageReference>,
+    /// Identifies one logical message across retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// With a nonce: a second create with the same nonce returns the first message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_nonce: Option<bool>,
+}
+
+/// One embed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Embed {
+    /// The title line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The text under the title (markdown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The side bar's colour, `0xRRGGBB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<u32>,
+    /// RFC 3339, shown in the footer line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// Name/value pairs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    /// A large image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// Small text at the bottom (the part marker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<Footer>,
+}
+
+impl Embed {
+    /// The text Discord counts towards [`super::limits::EMBED_TOTAL`].
+    pub fn text_len(&self) -> usize {
+        self.title.as_deref().map_or(0, len)
+            + self.description.as_deref().map_or(0, len)
+            + self.footer.as_ref().map_or(0, |f| len(&f.text))
+            + self
+                .fields
+                .iter()
+                .map(|f| len(&f.name) + len(&f.value))
+                .sum::<usize>()
+    }
+}
+
+/// One embed field.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Field {
+    /// The field's name.
+    pub name: String,
+    /// The field's value.
+    pub value: String,
+    /// Shown side by side with its inline neighbours.
+    pub inline: bool,
+}
+
+/// An embed image.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Image {
+    /// An http(s) URL.
+    pub url: String,
+}
+
+/// An embed footer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Footer {
+    /// The footer's text.
+    pub text: String,
+}
+
+/// Who may be pinged: nobody but the ids listed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AllowedMentions {
+    /// Mention kinds parsed from the text; always empty, so `@everyone` and the like ping nobody.
+    pub parse: Vec<String>,
+    /// User ids that may be pinged.
+    pub users: Vec<String>,
+    /// Role ids that may be pinged.
+    pub roles: Vec<String>,
+    /// Whether a reply pings the author of the message it replies to.
+    pub replied_user: bool,
+}
+
+/// The message a reply refers to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MessageReference {
+    /// Its id.
+    pub message_id: String,
+    /// Post anyway if that message is gone.
+    pub fail_if_not_exists: bool,
+}

@@ -1,0 +1,202 @@
+//! A [`Document`] laid out as create-message bodies: plain text as content chunks, anything else
+//! as embeds (title, description chunks, fields, images) packed in order into messages within
+//! the per-message embed limits. Part markers and mentions are added by [`super::render`].
+
+use super::body::{CreateMessage, Embed, Field, Image};
+use super::limits::{
+    self, CONTENT_CHUNK, DESCRIPTION_CHUNK, FIELD_CHUNK, INLINE_MAX, MESSAGE_BUDGET,
+};
+use super::split::{split_text, take_units};
+use super::{color, len, Document};
+use crate::bindings::Severity;
+
+/// Plain text as content chunks: the ping line, the text, then the trailer.
+pub(super) fn plain_messages(
+    text: &str,
+    trailer: Option<&str>,
+    ping: Option<&str>,
+) -> Vec<CreateMessage> {
+    let mut full = String::new();
+    if let Some(p) = ping {
+        full.push_str(p);
+        full.push('\n');
+    }
+    full.push_str(text);
+    if let Some(t) = trailer {
+        full.push_str("\n\n");
+        full.push_str(t);
+    }
+    split_text(&full, CONTENT_CHUNK)
+        .into_iter()
+        .map(|chunk| CreateMessage {
+            content: Some(chunk),
+            ..CreateMessage::default()
+        })
+        .collect()
+}
+
+/// Everything else as embeds, packed into messages; the first embed carries `timestamp`.
+pub(super) fn embed_messages(
+    doc: &Document,
+    timestamp: &str,
+    ping: Option<&str>,
+) -> Vec<CreateMessage> {
+    let color = Some(color(doc.severity.unwrap_or(Severity::Info)));
+    let mut embeds: Vec<Embed> = Vec::new();
+
+    // The title: cut to the limit with a mark; the full title then opens the body.
+    let mut body = String::new();
+    let title = doc
+        .title
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            if len(t) <= limits::TITLE {
+                t.to_string()
+            } else {
+                body.push_str(&format!("**{}**\n\n", t.trim()));
+                format!("{}…", take_units(t, limits::TITLE - 1))
+            }
+        });
+    if let Some(lead) = &doc.lead {
+        body.push_str(lead);
+        if doc.body.is_some() {
+            body.push_str("\n\n");
+        }
+    }
+    if let Some(plain) = doc.plain.as_deref().filter(|_| doc.body.is_none()) {
+        body.push_str(plain);
+    }
+    if let Some(b) = &doc.body {
+        body.push_str(b);
+    }
+    if let Some(t) = &doc.trailer {
+        if !body.trim().is_empty() {
+            body.push_str("\n\n");
+        }
+        body.push_str(t);
+    }
+    let mut chunks = if body.trim().is_empty() {
+        Vec::new()
+    } else {
+        split_text(&body, DESCRIPTION_CHUNK)
+    }
+    .into_iter();
+
+    let mut first = Embed {
+        title,
+        description: chunks.next(),
+        color,
+        timestamp: Some(timestamp.to_string()),
+        image: doc.images.first().map(|u| Image { url: u.clone() }),
+        ..Embed::default()
+    };
+    let mut fields = doc
+        .fields
+        .iter()
+        .flat_map(|(k, v)| fields_for(k, v))
+        .peekable();
+    // Fields go into the first embed while they fit, then into further embeds.
+    while let Some(f) = fields.peek() {
+        if first.fields.len() == limits::FIELDS
+            || first.text_len() + len(&f.name) + len(&f.value) > MESSAGE_BUDGET
+        {
+            break;
+        }
+        first.fields.extend(fields.next());
+    }
+    embeds.push(first);
+    for url in doc.images.iter().skip(1) {
+        embeds.push(Embed {
+            image: Some(Image { url: url.clone() }),
+            color,
+            ..Embed::default()
+        });
+    }
+    let mut extra = Embed {
+        color,
+        ..Embed::default()
+    };
+    for f in fields {
+        if extra.fields.len() == limits::FIELDS
+            || extra.text_len() + len(&f.name) + len(&f.value) > MESSAGE_BUDGET
+        {
+            embeds.push(std::mem::replace(
+                &mut extra,
+                Embed {
+                    color,
+                    ..Embed::default()
+                },
+            ));
+        }
+        extra.fields.push(f);
+    }
+    if !extra.fields.is_empty() {
+        embeds.push(extra);
+    }
+    // Body continuation comes after the fields, each chunk an embed of its own.
+    for chunk in chunks {
+        embeds.push(Embed {
+            description: Some(chunk),
+            color,
+            ..Embed::default()
+        });
+    }
+
+    // Pack embeds in order into messages: at most 10 each and 6000 characters in all.
+    let mut messages: Vec<CreateMessage> = Vec::new();
+    let mut current: Vec<Embed> = Vec::new();
+    let mut current_len = 0;
+    for e in embeds {
+        let l = e.text_len();
+        if !current.is_empty()
+            && (current.len() == limits::EMBEDS || current_len + l > MESSAGE_BUDGET)
+        {
+            messages.push(CreateMessage {
+                embeds: std::mem::take(&mut current),
+                ..CreateMessage::default()
+            });
+            current_len = 0;
+        }
+        current_len += l;
+        current.push(e);
+    }
+    messages.push(CreateMessage {
+        embeds: current,
+        ..CreateMessage::default()
+    });
+    if let Some(p) = ping {
+        messages[0].content = Some(p.to_string());
+    }
+    messages
+}
+
+/// One metadata entry as one or more fields; a long value continues in fields marked `(cont.)`.
+fn fields_for(key: &str, value: &str) -> Vec<Field> {
+    let name = if key.trim().is_empty() {
+        "(no name)".to_string()
+    } else if len(key) > limits::FIELD_NAME {
+        format!("{}…", take_units(key, limits::FIELD_NAME - 1))
+    } else {
+        key.to_string()
+    };
+    if value.trim().is_empty() {
+        return vec![Field {
+            name,
+            value: "(empty)".into(),
+            inline: true,
+        }];
+    }
+    let parts = split_text(value, FIELD_CHUNK);
+    let inline = parts.len() == 1 && len(value) <= INLINE_MAX && !value.contains('\n');
+    let cont = format!("{} (cont.)", take_units(&name, limits::FIELD_NAME - 10));
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Field {
+            name: if i == 0 { name.clone() } else { cont.clone() },
+            value: v,
+            inline,
+        })
+        .collect()
+}

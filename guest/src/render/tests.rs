@@ -1,0 +1,181 @@
+//! Rendering whole messages: content, embeds, fields, images, mentions and part markers.
+
+use super::*;
+use crate::bindings::{AlerterMessage, MetadataEntry, Payload};
+
+fn params() -> Params {
+    Params::default()
+}
+
+fn structured(title: &str, body: &str, meta: &[(&str, &str)]) -> Message {
+    Message::Structured(AlerterMessage {
+        title: Some(title.into()),
+        body: Some(body.into()),
+        metadata: meta
+            .iter()
+            .map(|(k, v)| MetadataEntry {
+                key: k.to_string(),
+                value: MetadataValue::Text(v.to_string()),
+            })
+            .collect(),
+        images: vec![],
+    })
+}
+
+fn render_msg(m: &Message, p: &Params) -> Result<Vec<CreateMessage>, AlertError> {
+    let doc = Document::from_message(m, p)?;
+    render(&doc, &allowed_mentions(p)?, "2026-11-28T00:00:00.000Z")
+}
+
+#[test]
+fn plain_text_becomes_content_with_no_pings() {
+    let out = render_msg(&Message::Text("deploy done @everyone".into()), &params()).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].content.as_deref(), Some("deploy done @everyone"));
+    assert!(out[0].embeds.is_empty());
+    let json = serde_json::to_value(&out[0]).unwrap();
+    assert_eq!(json["allowed_mentions"]["parse"], serde_json::json!([]));
+}
+
+#[test]
+fn structured_message_becomes_one_embed() {
+    let m = structured(
+        "Run failed",
+        "loss diverged",
+        &[("epoch", "7"), ("severity", "error")],
+    );
+    let out = render_msg(&m, &params()).unwrap();
+    assert_eq!(out.len(), 1);
+    let e = &out[0].embeds[0];
+    assert_eq!(e.title.as_deref(), Some("Run failed"));
+    assert_eq!(e.description.as_deref(), Some("loss diverged"));
+    assert_eq!(e.color, Some(0xE74C3C));
+    assert_eq!(e.fields[0].name, "epoch");
+    assert!(e.fields[0].inline);
+    assert!(e.footer.is_none());
+}
+
+#[test]
+fn payload_becomes_zenml_format_blocks_first() {
+    let mut p = params();
+    p.payload = Some(Payload {
+        pipeline_name: Some("training".into()),
+        step_name: Some("evaluate".into()),
+        stack_name: Some("prod".into()),
+    });
+    let out = render_msg(&Message::Text("accuracy 0.93".into()), &p).unwrap();
+    let e = &out[0].embeds[0];
+    let names: Vec<_> = e.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["Pipeline", "Step", "Stack"]);
+    assert_eq!(e.description.as_deref(), Some("accuracy 0.93"));
+    p.include_format_blocks = Some(false);
+    let out = render_msg(&Message::Text("accuracy 0.93".into()), &p).unwrap();
+    assert_eq!(out[0].content.as_deref(), Some("accuracy 0.93"));
+}
+
+#[test]
+fn empty_message_is_invalid_input() {
+    for m in [Message::Text("  ".into()), structured("", "", &[])] {
+        assert!(matches!(
+            render_msg(&m, &params()),
+            Err(AlertError::InvalidInput(_))
+        ));
+    }
+}
+
+#[test]
+fn long_text_continues_in_marked_parts_and_loses_nothing() {
+    let text: String = (0..500).map(|i| format!("line {i} of the log\n")).collect();
+    let out = render_msg(&Message::Text(text.clone()), &params()).unwrap();
+    assert!(out.len() > 1);
+    let n = out.len();
+    let mut joined = String::new();
+    for (i, m) in out.iter().enumerate() {
+        let c = m.content.as_deref().unwrap();
+        assert!(len(c) <= limits::CONTENT);
+        let mark = format!("\n-# ({}/{n})", i + 1);
+        assert!(c.ends_with(&mark), "part {i} unmarked");
+        joined.push_str(c.strip_suffix(&mark).unwrap());
+    }
+    assert_eq!(joined, text);
+}
+
+#[test]
+fn many_fields_continue_in_further_embeds() {
+    let meta: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("key{i}"), format!("value {i}")))
+        .collect();
+    let meta_ref: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = render_msg(&structured("t", "b", &meta_ref), &params()).unwrap();
+    let fields: Vec<_> = out
+        .iter()
+        .flat_map(|m| &m.embeds)
+        .flat_map(|e| &e.fields)
+        .map(|f| f.name.clone())
+        .collect();
+    assert_eq!(fields.len(), 40);
+    assert_eq!(fields[39], "key39");
+    for m in &out {
+        for e in &m.embeds {
+            assert!(e.fields.len() <= limits::FIELDS);
+        }
+    }
+}
+
+#[test]
+fn long_titles_and_values_are_marked_not_lost() {
+    let title = "T".repeat(300);
+    let value = "v".repeat(2500);
+    let out = render_msg(&structured(&title, "body", &[("big", &value)]), &params()).unwrap();
+    let e = &out[0].embeds[0];
+    assert!(e.title.as_deref().unwrap().ends_with('…'));
+    assert!(e.description.as_deref().unwrap().contains(&title));
+    let big: String = out
+        .iter()
+        .flat_map(|m| &m.embeds)
+        .flat_map(|e| &e.fields)
+        .filter(|f| f.name.starts_with("big"))
+        .map(|f| f.value.clone())
+        .collect();
+    assert_eq!(big, value);
+}
+
+#[test]
+fn mentions_ping_only_named_ids_from_content() {
+    let mut p = params();
+    p.mention_roles = vec!["222222222222222222".into()];
+    let out = render_msg(&structured("Oncall", "@everyone look", &[]), &p).unwrap();
+    assert_eq!(out[0].content.as_deref(), Some("<@&222222222222222222>"));
+    assert_eq!(out[0].allowed_mentions.roles, ["222222222222222222"]);
+    assert!(out[0].allowed_mentions.parse.is_empty());
+    p.mention_users = vec!["not-an-id".into()];
+    assert!(
+        matches!(render_msg(&structured("a", "b", &[]), &p), Err(AlertError::InvalidInput(m)) if m.contains("not-an-id"))
+    );
+}
+
+#[test]
+fn images_first_in_main_embed_rest_in_their_own() {
+    let m = Message::Structured(AlerterMessage {
+        title: Some("plots".into()),
+        body: None,
+        metadata: vec![],
+        images: vec!["https://e.x/a.png".into(), "https://e.x/b.png".into()],
+    });
+    let out = render_msg(&m, &params()).unwrap();
+    assert_eq!(out[0].embeds.len(), 2);
+    assert_eq!(
+        out[0].embeds[1].image.as_ref().unwrap().url,
+        "https://e.x/b.png"
+    );
+    let bad = Message::Structured(AlerterMessage {
+        title: Some("x".into()),
+        body: None,
+        metadata: vec![],
+        images: vec!["file:///etc/passwd".into()],
+    });
+    assert!(matches!(
+        render_msg(&bad, &params()),
+        Err(AlertError::InvalidInput(_))
+    ));
+}
