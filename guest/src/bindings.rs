@@ -3,7 +3,7 @@
 //! in the crate-private `generated` module; only this file and `glue.rs` look inside it.
 
 /// Everything `wit_bindgen::generate!` produced (see `world.rs` for the recipe).
-#[allow(missing_docs, clippy::pedantic)]
+#[allow(missing_docs)]
 pub(crate) mod generated {
     generate_flavor!("../wit", additional_derives: [PartialEq],);
 }

@@ -1,5 +1,6 @@
-//! `ask` against a scripted [`FakeTransport`]: replies are served in request order, the clock is
-//! virtual, and every test checks the requests that were made (method and path, in order).
+//! `ask` against a scripted [`FakeTransport`]: replies are served in request order and the
+//! clock is virtual. Where the order of requests is the point, a test compares the whole list
+//! of requests made (method and path, in order).
 
 use super::ask;
 use crate::bindings::{

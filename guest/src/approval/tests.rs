@@ -1,0 +1,159 @@
+//! Keyword and emoji matching, validation of the rules, entitlement and the instructions line.
+
+use super::*;
+use crate::bindings::AskSettings;
+
+const BOT: u64 = 900_000_000_000_000_001;
+
+fn params(ask: Option<AskSettings>) -> Params {
+    Params {
+        ask,
+        ..Params::default()
+    }
+}
+
+fn settings() -> AskSettings {
+    AskSettings {
+        timeout_ms: None,
+        poll_interval_ms: None,
+        approvers: vec![],
+        approver_roles: vec![],
+        ignore_case: false,
+        required_approvals: None,
+    }
+}
+
+#[test]
+fn defaults_match_exactly_and_case_sensitively() {
+    let r = Rules::from_params(&params(None), BOT).unwrap();
+    assert_eq!(r.match_text("LGTM"), Some(Verdict::Approve("LGTM".into())));
+    assert_eq!(r.match_text("no"), Some(Verdict::Disapprove("no".into())));
+    assert_eq!(r.match_text("lgtm"), None);
+    assert_eq!(r.match_text(" LGTM"), None);
+    assert_eq!(r.match_text("LGTM!"), None);
+    assert_eq!(r.match_text("yes please"), None);
+}
+
+#[test]
+fn ignore_case_trims_and_folds() {
+    let mut s = settings();
+    s.ignore_case = true;
+    let r = Rules::from_params(&params(Some(s)), BOT).unwrap();
+    assert_eq!(
+        r.match_text("  lgtm \n"),
+        Some(Verdict::Approve("LGTM".into()))
+    );
+    assert_eq!(
+        r.match_text("REJECT"),
+        Some(Verdict::Disapprove("reject".into()))
+    );
+}
+
+#[test]
+fn bot_mentions_before_the_keyword_are_ignored() {
+    let r = Rules::from_params(&params(None), BOT).unwrap();
+    assert_eq!(
+        r.match_text(&format!("<@{BOT}> LGTM")),
+        Some(Verdict::Approve("LGTM".into()))
+    );
+    assert_eq!(
+        r.match_text(&format!("<@!{BOT}>yes")),
+        Some(Verdict::Approve("yes".into()))
+    );
+    assert_eq!(r.match_text("<@123456789012345678> LGTM"), None);
+}
+
+#[test]
+fn custom_multi_word_and_emoji_keywords() {
+    let mut p = params(None);
+    p.approve_keywords = Some(vec!["ship it".into(), "🚀".into()]);
+    p.disapprove_keywords = Some(vec!["hold the line".into()]);
+    let r = Rules::from_params(&p, BOT).unwrap();
+    assert_eq!(
+        r.match_text("ship it"),
+        Some(Verdict::Approve("ship it".into()))
+    );
+    assert_eq!(r.match_text("🚀"), Some(Verdict::Approve("🚀".into())));
+    assert_eq!(
+        r.match_text("hold the line"),
+        Some(Verdict::Disapprove("hold the line".into()))
+    );
+    assert_eq!(
+        r.match_text("LGTM"),
+        None,
+        "custom keywords replace the defaults"
+    );
+    assert_eq!(r.match_emoji("🚀"), Some(Verdict::Approve("🚀".into())));
+    assert!(r.reaction_emoji().contains(&"🚀".to_string()));
+    assert_eq!(r.match_emoji("✅"), Some(Verdict::Approve("✅".into())));
+    assert_eq!(r.match_emoji("❌"), Some(Verdict::Disapprove("❌".into())));
+    assert_eq!(r.match_emoji("👀"), None);
+    assert_eq!(
+        r.match_emoji("ok:123456789012345678"),
+        None,
+        "a custom emoji named ok"
+    );
+}
+
+#[test]
+fn invalid_keywords_and_ids_are_rejected_up_front() {
+    let mut p = params(None);
+    p.approve_keywords = Some(vec!["ok".into()]);
+    p.disapprove_keywords = Some(vec!["ok".into()]);
+    assert!(
+        matches!(Rules::from_params(&p, BOT), Err(AlertError::InvalidInput(m)) if m.contains("both"))
+    );
+    let mut p = params(None);
+    p.approve_keywords = Some(vec![]);
+    assert!(Rules::from_params(&p, BOT).is_err());
+    let mut s = settings();
+    s.approvers = vec!["alice".into()];
+    assert!(
+        matches!(Rules::from_params(&params(Some(s)), BOT), Err(AlertError::InvalidInput(m)) if m.contains("alice"))
+    );
+    let mut s = settings();
+    s.required_approvals = Some(0);
+    assert!(Rules::from_params(&params(Some(s)), BOT).is_err());
+    let mut s = settings();
+    s.approvers = vec!["111111111111111111".into()];
+    s.required_approvals = Some(2);
+    let err = Rules::from_params(&params(Some(s)), BOT);
+    assert!(matches!(err, Err(AlertError::InvalidInput(m)) if m.contains("only 1 approvers")));
+}
+
+#[test]
+fn entitlement_excludes_bots_and_honours_lists_and_roles() {
+    let open = Rules::from_params(&params(None), BOT).unwrap();
+    assert!(open.entitled(1, false, None));
+    assert!(!open.entitled(1, true, None), "other bots never count");
+    assert!(
+        !open.entitled(BOT, false, None),
+        "the bot itself never counts"
+    );
+    let mut s = settings();
+    s.approvers = vec!["111111111111111111".into()];
+    s.approver_roles = vec!["222222222222222222".into()];
+    let r = Rules::from_params(&params(Some(s)), BOT).unwrap();
+    assert!(r.entitled(111_111_111_111_111_111, false, None));
+    assert!(!r.entitled(333_333_333_333_333_333, false, None));
+    assert!(r.entitled(
+        333_333_333_333_333_333,
+        false,
+        Some(&["222222222222222222".into()])
+    ));
+    assert!(!r.entitled(
+        333_333_333_333_333_333,
+        false,
+        Some(&["444444444444444444".into()])
+    ));
+}
+
+#[test]
+fn instructions_name_keywords_and_timeout() {
+    let r = Rules::from_params(&params(None), BOT).unwrap();
+    let text = r.instructions(300_000);
+    assert!(text.contains("`LGTM`") && text.contains("`reject`") && text.contains("5 min"));
+    assert!(text.contains("✅"));
+    assert_eq!(human_duration(1_500), "1.5 s");
+    assert_eq!(human_duration(7_200_000), "2 h");
+}
