@@ -9,8 +9,10 @@
 //! A call comes in at the top and flows down; its receipt, answer or error flows back up. No
 //! module calls one above it.
 //!
-//! - `glue`: the WIT exports; builds a [`service::Service`] through `platform` and hands each
-//!   call to [`service`], [`ask`] or (for the run hooks) [`hooks`] then [`service`].
+//! - `glue`: the WIT exports; gets a [`service::Service`] from `platform` and hands each call
+//!   to [`service`], [`ask`] or (for the run hooks) [`hooks`] then [`service`].
+//! - `platform`: builds the [`service::Service`] from the host's config and secret stores, over
+//!   the [`discord::Transport`] it implements with `wasi:http`, the clocks and `wasi:random`.
 //! - [`hooks`]: a ZenML run context (and exception) -> a [`render::Document`].
 //! - [`ask`]: post a question, poll the channel for answers, let [`approval`] decide, edit the
 //!   question with the outcome; talks to Discord through [`service`] and [`discord`].
@@ -21,8 +23,6 @@
 //! - [`discord`]: one REST call: auth, retries with backoff, error mapping, over a
 //!   [`discord::Transport`].
 //! - [`ratelimit`]: Discord's bucket and global rate-limit state: when a request may go (pure).
-//! - `platform`: the [`discord::Transport`] over `wasi:http`, the clocks and `wasi:random`, and
-//!   the settings and token from the host's config and secret stores.
 //! - [`config`]: config keys -> [`config::Settings`], token checks (pure).
 //! - [`snowflake`]: Discord ids: validation, ordering, the time they encode (pure).
 //! - [`bindings`]: the generated WIT bindings; every WIT type is imported from here. Their
