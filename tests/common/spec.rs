@@ -21,18 +21,35 @@ const SPEC_URI: &str = "urn:discord-openapi";
 /// JSON pointer of the create-message request body schema.
 pub const MESSAGE_CREATE: &str = "#/components/schemas/MessageCreateRequest";
 
-/// Discord's documented limits (see `shared/notes/discord-rest.md`).
+/// Discord's documented limits, from
+/// <https://discord.com/developers/docs/resources/message#create-message> and
+/// <https://discord.com/developers/docs/resources/message#embed-object-embed-limits>.
+///
+/// The component names the same limits in `guest/src/render` (`render::limits`). This copy is
+/// kept independent on purpose: a checker that imported the numbers from the code it checks
+/// would agree with any mistake in them.
 pub mod limits {
+    /// Characters of `content`.
     pub const CONTENT: usize = 2000;
+    /// Embeds per message.
     pub const EMBEDS: usize = 10;
+    /// Characters of an embed title.
     pub const TITLE: usize = 256;
+    /// Characters of an embed description.
     pub const DESCRIPTION: usize = 4096;
+    /// Fields per embed.
     pub const FIELDS: usize = 25;
+    /// Characters of a field name.
     pub const FIELD_NAME: usize = 256;
+    /// Characters of a field value.
     pub const FIELD_VALUE: usize = 1024;
+    /// Characters of an embed footer.
     pub const FOOTER: usize = 2048;
+    /// Characters of an embed author name.
     pub const AUTHOR: usize = 256;
+    /// Characters of all embeds of a message together.
     pub const EMBED_TOTAL: usize = 6000;
+    /// Characters of a nonce.
     pub const NONCE: usize = 25;
 }
 
