@@ -443,7 +443,7 @@ async fn cli_exit_codes_and_json_record() {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-        })
+        });
     });
     let out = run(
         &home,

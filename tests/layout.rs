@@ -16,7 +16,15 @@ fn host_dependencies(features: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(root())
-        .args(["tree", "-p", "alerter-host", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "alerter-host",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .args(["--offline", "--format", "{p}"])
         .args(features)
         .output()
@@ -44,7 +52,10 @@ fn the_library_alone_compiles_neither_the_emulator_nor_the_cli() {
     // The same check against the default features proves it can see them.
     let full = host_dependencies(&[]);
     for heavy in ["alerter-emulator", "jsonschema", "clap"] {
-        assert!(depends_on(&full, heavy), "{heavy} missing from the default build");
+        assert!(
+            depends_on(&full, heavy),
+            "{heavy} missing from the default build"
+        );
     }
 }
 
@@ -73,5 +84,8 @@ fn host_and_component_sources_stay_readable_in_size() {
     let mut sizes: Vec<usize> = files.iter().map(|(_, n)| *n).collect();
     sizes.sort_unstable();
     let median = sizes[sizes.len() / 2];
-    assert!((60..=300).contains(&median), "median file has {median} lines");
+    assert!(
+        (60..=300).contains(&median),
+        "median file has {median} lines"
+    );
 }

@@ -65,7 +65,7 @@ async fn egress_is_limited_to_the_api_host() {
     ] {
         match cmd(&cfg, &format!("egress {url}")).await {
             Err(CallError::Alert(AlertError::Transport(m))) => {
-                assert!(m.contains("HttpRequestDenied"), "{url}: {m}")
+                assert!(m.contains("HttpRequestDenied"), "{url}: {m}");
             }
             other => panic!("{url} was not denied: {other:?}"),
         }
@@ -157,7 +157,7 @@ async fn no_files_no_environment() {
     for path in ["/etc/passwd", "Cargo.toml", "."] {
         match cmd(&cfg, &format!("file {path}")).await {
             Err(CallError::Alert(AlertError::InvalidInput(m))) => {
-                assert!(m.starts_with(&format!("file {path}:")), "{m}")
+                assert!(m.starts_with(&format!("file {path}:")), "{m}");
             }
             other => panic!("{path} was readable: {other:?}"),
         }

@@ -12,6 +12,9 @@ pub const DEFAULT_ASK_TIMEOUT_MS: u64 = 300_000;
 /// Default bound on one delivery, retries and rate-limit waits included.
 pub const DEFAULT_DELIVERY_DEADLINE_MS: u64 = 30_000;
 
+/// The longest duration a setting accepts: a year, in seconds (the host checks the same).
+pub const MAX_SECONDS: f64 = 31_536_000.0;
+
 /// Config keys the flavor reads.
 pub mod keys {
     /// The channel used when a call names none.
@@ -87,10 +90,11 @@ fn validate_api_base(url: &str) -> Result<String, AlertError> {
     Ok(url.trim_end_matches('/').to_string())
 }
 
+/// A duration setting in whole milliseconds, if set and valid.
 fn seconds_ms(key: &str, value: Option<String>) -> Result<Option<u64>, AlertError> {
     let Some(value) = value else { return Ok(None) };
     match value.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s <= 31_536_000.0 => Ok(Some((s * 1000.0) as u64)),
+        Ok(s) if s.is_finite() && s > 0.0 && s <= MAX_SECONDS => Ok(Some((s * 1000.0) as u64)),
         _ => Err(AlertError::InvalidConfig(format!(
             "`{key}` must be a positive number of seconds, got `{value}`"
         ))),

@@ -242,7 +242,7 @@ fn curl_args(t: &Template, base_url: &str, nonce: u64) -> Vec<String> {
     let origin = origin.strip_suffix("/api/v10").unwrap_or(origin);
     let mut a: Vec<String> = ["-sS", "--fail", "-o", "/dev/null", "-X", "POST"]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     a.push(format!("{origin}{}", t.path));
     for (k, v) in &t.headers {
@@ -459,9 +459,10 @@ fn main() {
     let inst_samples = arg("--inst-samples", 1000) as usize;
     let ask_seconds = arg("--ask-seconds", 20);
     let ask_runs = arg("--ask-runs", 3) as usize;
-    let out = arg_str("--out")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("docs/benchmarks.md"));
+    let out = arg_str("--out").map_or_else(
+        || workspace_root().join("docs/benchmarks.md"),
+        PathBuf::from,
+    );
 
     // `target/release/alerter`, next to this binary.
     let alerter_bin = std::env::current_exe()
@@ -893,8 +894,7 @@ fn main() {
     let _ = writeln!(details, "### 3. Instantiation per call\n");
     let _ = writeln!(
         details,
-        "- {inst_samples} triples (after 50 warm-up triples): `post` with channel id `x` (the component returns `invalid-input` before any request: the emulator saw only the real posts' {} requests), a denied post (below), then a real `post`, sequential on one runtime.",
-        requests_made
+        "- {inst_samples} triples (after 50 warm-up triples): `post` with channel id `x` (the component returns `invalid-input` before any request: the emulator saw only the real posts' {requests_made} requests), a denied post (below), then a real `post`, sequential on one runtime."
     );
     let d_med = median(&denied_us);
     let native_new_lat = median(&seq_lat[1]);
@@ -1015,15 +1015,13 @@ fn main() {
 
     // ------------------------------------------------------------ 5. size
     let size_kib = alerter_host::runtime::EMBEDDED_COMPONENT.len() as f64 / 1024.0;
-    let cwasm_kib: f64 = std::fs::read_dir(&cache)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len() as f64 / 1024.0)
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(0.0);
+    let cwasm_kib: f64 = std::fs::read_dir(&cache).map_or(0.0, |d| {
+        d.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len() as f64 / 1024.0)
+            .fold(0.0, f64::max)
+    });
     rows.push(Row {
         what: "5. embedded component size".into(),
         value: format!("{size_kib:.1} KiB"),
@@ -1043,7 +1041,7 @@ fn main() {
         details,
         "- `alerter_host::runtime::EMBEDDED_COMPONENT.len()` = {} bytes; its compiled form in the cache (`.cwasm`) is {cwasm_kib:.0} KiB; the release `alerter` binary is {:.1} MiB.\n",
         alerter_host::runtime::EMBEDDED_COMPONENT.len(),
-        std::fs::metadata(&alerter_bin).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0)
+        std::fs::metadata(&alerter_bin).map_or(0.0, |m| m.len() as f64 / 1048576.0)
     );
 
     // ------------------------------------------------------------ report
@@ -1064,7 +1062,7 @@ fn main() {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let nproc = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

@@ -80,10 +80,12 @@ pub fn shared_cache() -> PathBuf {
     std::env::temp_dir().join(format!("alerter-e2e-cache-{}", std::process::id()))
 }
 
+/// A finished command's stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A finished command's stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -91,7 +93,7 @@ pub fn stderr(o: &Output) -> String {
 /// [`run`] on a blocking thread, so the emulator keeps every async worker while the CLI runs.
 pub async fn run_async(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let home = home.to_path_buf();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
     let stdin = stdin.map(str::to_string);
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

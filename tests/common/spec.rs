@@ -64,7 +64,7 @@ fn registry() -> &'static Registry<'static> {
         Registry::new()
             .draft(Draft::Draft202012)
             .add(SPEC_URI, spec())
-            .and_then(|b| b.prepare())
+            .and_then(jsonschema::RegistryBuilder::prepare)
             .expect("spec registry")
     })
 }

@@ -187,7 +187,12 @@ fn fields_for(key: &str, value: &str) -> Vec<Field> {
             inline: true,
         }];
     }
-    let parts = split_text(value, FIELD_CHUNK);
+    // A run of blank lines can fill a whole chunk; Discord rejects a blank field value, and
+    // such a chunk shows nothing, so it is left out.
+    let parts: Vec<String> = split_text(value, FIELD_CHUNK)
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     let inline = parts.len() == 1 && len(value) <= INLINE_MAX && !value.contains('\n');
     let cont = format!("{} (cont.)", take_units(&name, limits::FIELD_NAME - 10));
     parts

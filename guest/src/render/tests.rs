@@ -179,3 +179,33 @@ fn images_first_in_main_embed_rest_in_their_own() {
         Err(AlertError::InvalidInput(_))
     ));
 }
+
+#[test]
+fn a_run_of_blank_lines_never_becomes_a_blank_field_value() {
+    // `split_text` cuts this into "a…\n\n" and "\n": the second would be a blank field value,
+    // which Discord rejects. Found by the property tests.
+    let trailing = "a".repeat(998) + "\n\n\n";
+    // A chunk that is blank in the middle: a thousand blank lines between two words.
+    let middle = format!("{}\n{}b", "a".repeat(998), "\n".repeat(1500));
+    let m = structured(
+        "t",
+        "b",
+        &[("log", trailing.as_str()), ("gap", middle.as_str())],
+    );
+    let out = render_msg(&m, &params()).unwrap();
+    let fields: Vec<&Field> = out
+        .iter()
+        .flat_map(|m| &m.embeds)
+        .flat_map(|e| &e.fields)
+        .collect();
+    assert!(
+        fields.iter().all(|f| !f.value.trim().is_empty()),
+        "{fields:?}"
+    );
+    let gap: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.name.starts_with("gap"))
+        .map(|f| f.value.as_str())
+        .collect();
+    assert!(gap[0].starts_with("aaa") && gap.last().is_some_and(|v| v.ends_with('b')));
+}
