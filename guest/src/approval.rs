@@ -1,5 +1,5 @@
 //! Which answers decide an ask: keyword matching, reaction emoji, and who is entitled to answer.
-//! Pure functions; `ask.rs` feeds them what it reads from Discord.
+//! Pure functions; `ask` feeds them what it reads from Discord.
 
 use crate::bindings::{AlertError, Params};
 use crate::snowflake;
