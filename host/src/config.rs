@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use crate::spec::{load_file, AlerterSpec, DISCORD_FLAVOR};
 
 use crate::error::ConfigError;
 use crate::policy::Policy;
@@ -25,8 +25,6 @@ use crate::secrets::{parse_reference, Redactor, SecretStore};
 
 /// Where Discord's REST API v10 lives unless configured otherwise.
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
-/// The only flavor built in.
-pub const DISCORD_FLAVOR: &str = "discord";
 /// The longest duration any setting or flag accepts: a year, in seconds.
 pub const MAX_SECONDS: f64 = 31_536_000.0;
 /// The ask timeout when neither the call nor the configuration sets one.
@@ -35,37 +33,6 @@ pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(300);
 pub const PLAIN_TOKEN_WARNING: &str = "the Discord token is written in the configuration as plain \
      text; prefer `alerter secret create NAME --discord_token=...` and a {{NAME.discord_token}} \
      reference";
-
-/// The settings of one alerter: the config file format and a registered alerter's file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlerterSpec {
-    /// Only `discord` today.
-    #[serde(default = "default_flavor")]
-    pub flavor: String,
-    /// The bot token, ideally a `{{secret.key}}` reference.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub discord_token: Option<String>,
-    /// The channel posts and asks go to unless a call names another.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_discord_channel_id: Option<String>,
-    /// Defaults to `https://discord.com/api/v10`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_base_url: Option<String>,
-    /// Default wait of `ask` (300 s).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ask_timeout_seconds: Option<f64>,
-    /// Bound on one delivery, retries included (30 s).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery_deadline_seconds: Option<f64>,
-    /// Extra hosts (URLs) the component may reach besides the API base.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allowed_hosts: Vec<String>,
-}
-
-fn default_flavor() -> String {
-    DISCORD_FLAVOR.into()
-}
 
 /// `Ok` for the built-in flavor, else a config error naming the flavor.
 pub fn check_flavor(flavor: &str) -> Result<(), ConfigError> {
@@ -95,21 +62,6 @@ pub fn seconds(what: &str, s: f64) -> Result<Duration, ConfigError> {
     }
 }
 
-impl Default for AlerterSpec {
-    /// The Discord flavor with nothing else set.
-    fn default() -> Self {
-        AlerterSpec {
-            flavor: default_flavor(),
-            discord_token: None,
-            default_discord_channel_id: None,
-            api_base_url: None,
-            ask_timeout_seconds: None,
-            delivery_deadline_seconds: None,
-            allowed_hosts: Vec::new(),
-        }
-    }
-}
-
 /// The alerter home: `$ALERTER_HOME`, else `~/.config/alerter`.
 pub fn home() -> PathBuf {
     if let Some(h) = std::env::var_os("ALERTER_HOME").filter(|h| !h.is_empty()) {
@@ -120,16 +72,6 @@ pub fn home() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("alerter")
-}
-
-/// Read a config file.
-pub fn load_file(path: &Path) -> Result<AlerterSpec, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::Invalid(format!("cannot read config file {}: {e}", path.display()))
-    })?;
-    toml::from_str(&text).map_err(|e| {
-        ConfigError::Invalid(format!("config file {}: {}", path.display(), e.message()))
-    })
 }
 
 /// Which configuration the user chose on the command line (or an embedder on its own).

@@ -10,13 +10,16 @@
 //!
 //! Data flows one way, from configuration to a call and back as a typed result:
 //!
-//! - [`config`]: the config file format ([`config::AlerterSpec`]), which source is used
+//! - `spec`: the config file format ([`config::AlerterSpec`], re-exported by `config`);
+//! - [`config`]: which source is used
 //!   ([`config::load`]), and how a spec becomes a [`CallConfig`] ([`config::resolve`]);
 //! - [`registry`]: registered alerters, one file per name;
 //! - [`secrets`]: the secret store, `{{name.key}}` references, and the [`Redactor`];
 //! - [`policy`]: the sandbox in one place: egress allow-list, memory, CPU, deadlines;
-//! - [`runtime`]: the engine, the host side of the WIT world, the compile cache, and
-//!   [`Runtime`]'s calls (`post`, `ask`, `check`, the hooks);
+//! - `bindings`: the host side of the WIT world, generated; its types are [`types`] and the
+//!   report and hook records re-exported here;
+//! - [`runtime`]: the engine, the imports a guest gets, the compile cache, and [`Runtime`]'s
+//!   calls (`post`, `ask`, `check`, the hooks);
 //! - [`error`]: every error type, and [`describe`] for the one-line text.
 //!
 //! The `alerter` binary (feature `cli`, on by default) lives in `src/cli/`; the Discord
@@ -48,18 +51,19 @@
 //! # Ok(()) }
 //! ```
 
+mod bindings;
 pub mod config;
 pub mod error;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
 pub mod secrets;
+mod spec;
 
+pub use bindings::{types, ChannelInfo, CheckReport, ExceptionInfo, RunContext};
 pub use error::{describe, CallError, ConfigError, SecretError};
 pub use policy::Policy;
-pub use runtime::{
-    types, CallConfig, ChannelInfo, CheckReport, ExceptionInfo, RunContext, Runtime,
-};
+pub use runtime::{CallConfig, Runtime};
 pub use secrets::{Redactor, SecretStore};
 
 /// The WIT contract (`alerter:core`) the embedded component implements.

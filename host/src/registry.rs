@@ -6,8 +6,8 @@
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::{load_file, AlerterSpec};
 use crate::error::ConfigError;
+use crate::spec::{load_file, AlerterSpec};
 
 /// Registered alerters: `$ALERTER_HOME/alerters/<name>.toml`.
 pub struct Registry {

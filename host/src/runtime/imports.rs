@@ -11,15 +11,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::bindings::wasi::config::store as config_store;
-use super::bindings::wasmcloud::secrets::{reveal, store as secret_store};
 use super::CallConfig;
+use crate::bindings::wasi::config::store as config_store;
+use crate::bindings::wasmcloud::secrets::{reveal, store as secret_store};
+use crate::bindings::SecretHandle;
 use crate::policy::EgressHooks;
-
-/// A secret handed to the guest: only its key; the value is looked up when revealed.
-pub struct SecretHandle {
-    key: String,
-}
 
 /// Everything one store holds: the guest's WASI context (no files, no environment, no
 /// sockets), the HTTP context with its egress hook, the call's settings and secrets, and the

@@ -1,12 +1,10 @@
 //! Loading and running flavor components: one [`Runtime`] (engine, linker, `InstancePre`) per
 //! component, a fresh sandboxed `Store` per call.
 //!
-//! - `bindings`: the generated host side of the `alerter:core/flavor` world;
 //! - `imports`: the per-call store state and the `wasi:config` / `wasmcloud:secrets` imports;
 //! - `cache`: the on-disk compile cache;
 //! - this file: [`Runtime`] and the one call path every export goes through.
 
-mod bindings;
 mod cache;
 mod imports;
 
@@ -21,12 +19,11 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-pub use bindings::alerter::core::types;
-pub use bindings::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
-pub use bindings::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
-use bindings::{Flavor, FlavorPre};
 use imports::HostState;
-use types::{AlertError, Answer, Message, Params, PostReceipt};
+
+use crate::bindings::types::{AlertError, Answer, Message, Params, PostReceipt};
+use crate::bindings::{ExceptionInfo, Flavor, FlavorPre, RunContext};
+use crate::CheckReport;
 
 use crate::error::CallError;
 use crate::policy::{Policy, EPOCH_TICK};

@@ -1,0 +1,68 @@
+//! The settings of one alerter as written down: the TOML format of a config file and of a
+//! registered alerter's file. Unknown keys are rejected, so typos fail loudly. Turning a spec
+//! into a call is [`crate::config`]'s job.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// The only flavor built in.
+pub const DISCORD_FLAVOR: &str = "discord";
+
+/// The settings of one alerter: the config file format and a registered alerter's file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlerterSpec {
+    /// Only `discord` today.
+    #[serde(default = "default_flavor")]
+    pub flavor: String,
+    /// The bot token, ideally a `{{secret.key}}` reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discord_token: Option<String>,
+    /// The channel posts and asks go to unless a call names another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_discord_channel_id: Option<String>,
+    /// Defaults to `https://discord.com/api/v10`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
+    /// Default wait of `ask` (300 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask_timeout_seconds: Option<f64>,
+    /// Bound on one delivery, retries included (30 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_deadline_seconds: Option<f64>,
+    /// Extra hosts (URLs) the component may reach besides the API base.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn default_flavor() -> String {
+    DISCORD_FLAVOR.into()
+}
+
+impl Default for AlerterSpec {
+    /// The Discord flavor with nothing else set.
+    fn default() -> Self {
+        AlerterSpec {
+            flavor: default_flavor(),
+            discord_token: None,
+            default_discord_channel_id: None,
+            api_base_url: None,
+            ask_timeout_seconds: None,
+            delivery_deadline_seconds: None,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Read a config file.
+pub fn load_file(path: &Path) -> Result<AlerterSpec, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!("cannot read config file {}: {e}", path.display()))
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        ConfigError::Invalid(format!("config file {}: {}", path.display(), e.message()))
+    })
+}
