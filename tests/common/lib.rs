@@ -1,5 +1,16 @@
 //! Shared helpers for the end-to-end tests: an emulator per test, a config file pointing at it,
 //! and a runner for the `alerter` binary that captures output and exit code.
+//!
+//! # Layout
+//!
+//! - this file and [`spec`] (every request and response checked against Discord's OpenAPI
+//!   spec and documented limits, with its own copy of the limits) are the shared helpers;
+//! - `cli_post.rs`, `cli_errors.rs`, `hooks.rs`, `setup_flow.rs`: the CLI end to end;
+//! - `ask.rs`: approval gates through the library; `faults.rs`: rate limits, 5xx, lost
+//!   responses, bans; `sandbox.rs`: the hostile component in `sandbox-guest/` against every
+//!   limit; `component.rs`: the component's imports; `layout.rs`: the codebase's shape;
+//! - `bin/load.rs` (`./dev load`) and `bin/bench.rs` (`./dev bench`);
+//! - `other-hosts/`: the same component in Node and Python.
 
 pub mod spec;
 
