@@ -26,8 +26,9 @@ const TIMESTAMP: &str = "2026-11-28T04:07:25.123Z";
 // ---------------------------------------------------------------------------------------------
 // Strategies
 
-/// Markdown and code-fence pieces. Fences always end their line (see the ignored
-/// `fence_info_string_*` tests for what happens otherwise).
+/// Markdown and code-fence pieces. Segments are concatenated, so a fence may stand at the start
+/// of a line or in the middle of one (the `fence_info_string_*` tests cover a fence followed by
+/// a long token on its line).
 const MARKUP: &[&str] = &[
     "```python\n",
     "```\n",
@@ -626,8 +627,15 @@ proptest! {
     ) {
         let text: String = blocks
             .iter()
-            .map(|(prose, code)| {
-                format!("{}\n```python\n{}\n```\n", prose.replace("```", "'''"), code.replace("```", "'''"))
+            .enumerate()
+            .map(|(i, (prose, code))| {
+                let (prose, code) = (prose.replace("```", "'''"), code.replace("```", "'''"));
+                // Every other block opens in the middle of a line and closes before more text.
+                if i % 2 == 0 {
+                    format!("{prose}\n```python\n{code}\n```\n")
+                } else {
+                    format!("{prose} ```python\n{code}\n``` after the block\n")
+                }
             })
             .collect();
         for c in split_text(&text, n) {
@@ -641,8 +649,11 @@ proptest! {
     fn failure_hook_renders_valid_and_complete(
         tb_lines in prop::collection::vec(line(160), 0..400),
         type_name in "[A-Z][a-zA-Z]{2,20}Error",
-        // ``` in the message is a separate, known bug (see the ignored test below).
-        message in line(300).prop_map(|m| m.replace("```", "'''")),
+        // Fences in the message too: the hook must defuse them like the traceback's.
+        message in prop_oneof![
+            3 => line(300),
+            1 => line(100).prop_map(|m| format!("bad config: ```yaml {m}")),
+        ],
         params in params(),
     ) {
         let tb = tb_lines.join("\n");
@@ -720,9 +731,8 @@ fn fence_info_string_long_renders_valid_messages() {
     }
 }
 
-/// The failure hook shows ``` in a traceback as ˋˋˋ so it cannot break the code block, but an
-/// exception message with ``` goes in verbatim and opens a code block that swallows the rest of
-/// the alert (the traceback heading and block then render inside-out).
+/// The failure hook shows ``` in the exception message as ˋˋˋ, as it does in the traceback, so
+/// the message cannot open a code block that swallows the rest of the alert.
 #[test]
 fn failure_hook_message_with_fences_keeps_code_blocks_balanced() {
     let ctx = RunContext {

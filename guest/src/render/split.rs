@@ -104,27 +104,27 @@ fn split_point(s: &str, budget: usize) -> usize {
 }
 
 /// If `chunk` ends inside a ``` block, the fence that reopens it: "```lang" when the opening
-/// line names a plausible language (at most 20 of `A-Za-z0-9+#._-`), else a bare "```", so a
-/// long line after the fence is never copied into every chunk.
+/// fence's info string is a plausible language (at most 20 of `A-Za-z0-9+#._-`), else a bare
+/// "```", so a long line after the fence is never copied into every chunk. Every ``` opens or
+/// closes a block, at the start of a line or in the middle of one, as Discord renders them.
 fn open_fence(chunk: &str) -> Option<String> {
     let mut open: Option<String> = None;
     for line in chunk.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("```") else {
-            continue;
-        };
-        open = match open {
-            Some(_) => None,
-            // ```code``` on one line opens and closes.
-            None if rest.contains("```") => None,
-            None => {
-                let lang = rest.trim();
-                let plausible = lang.len() <= 20
-                    && lang
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"+#._-".contains(&b));
-                Some(format!("```{}", if plausible { lang } else { "" }))
-            }
-        };
+        let mut rest = line;
+        while let Some(at) = rest.find("```") {
+            rest = &rest[at + 3..];
+            open = match open {
+                Some(_) => None,
+                None => {
+                    let lang = rest.trim();
+                    let plausible = lang.len() <= 20
+                        && lang
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+#._-".contains(&b));
+                    Some(format!("```{}", if plausible { lang } else { "" }))
+                }
+            };
+        }
     }
     open
 }
@@ -157,6 +157,22 @@ mod tests {
             assert!(chunks.iter().all(|c| len(c) <= 1000 + 20));
             assert_eq!(join_split(&chunks), text);
         }
+    }
+
+    #[test]
+    fn a_fence_in_the_middle_of_a_line_is_closed_and_reopened_too() {
+        let code: String = (0..300).map(|i| format!("    frame {i}\n")).collect();
+        let text = format!("see the log: ```python\n{code}``` and more");
+        let chunks = split_text(&text, 1000);
+        assert!(chunks.len() > 2);
+        for c in &chunks {
+            assert_eq!(c.matches("```").count() % 2, 0, "unbalanced: {c}");
+        }
+        assert!(chunks[1].starts_with("```python\n"), "{}", chunks[1]);
+        assert_eq!(join_split(&chunks), text);
+        // Inline ```code``` opens and closes on one line: nothing to repair.
+        assert_eq!(open_fence("a ```x``` b ```y``` c"), None);
+        assert_eq!(open_fence("a ```x``` b ```sh"), Some("```sh".into()));
     }
 
     #[test]
