@@ -208,35 +208,69 @@ async fn custom_multi_word_keywords_replace_the_defaults() {
     assert_eq!(answer.via, Some(AnswerVia::Reply));
 }
 
+/// The `after=` cursor of a message-list request, if it is one.
+fn list_cursor(r: &alerter_emulator::RecordedRequest) -> Option<String> {
+    if r.method != "GET" || !r.path.ends_with("/messages") {
+        return None;
+    }
+    let query = r.query.as_deref()?;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("after="))
+        .map(String::from)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn an_answer_after_150_unrelated_messages_is_found() {
+async fn an_answer_after_300_unrelated_messages_is_found_by_following_full_pages_at_once() {
+    // 300 messages arrive faster than a poll interval; however the polls fall between them,
+    // some round meets at least 100 new messages, so some page comes back full.
     let emu = emulator().await;
     let erin = emu.add_user("erin", false);
     let chatty = emu.add_user("chatty", false);
-    let answer = ask_with(&emu, params(settings(20_000)), |emu, _| async move {
-        for i in 0..150 {
-            emu.say(
+    let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let said = ids.clone();
+    let answer = ask_with(&emu, params(settings(20_000)), |emu, qid| async move {
+        let mut ids = said.lock().expect("ids");
+        ids.push(qid);
+        for i in 0..300 {
+            ids.push(emu.say(
                 &ch(&emu),
                 &chatty.id,
                 &format!("unrelated message {i}"),
                 None,
-            );
+            ));
         }
-        emu.say(&ch(&emu), &erin.id, "yes", None);
+        ids.push(emu.say(&ch(&emu), &erin.id, "yes", None));
     })
     .await;
     assert_eq!(answer.decision, Decision::Approved);
     assert_eq!(answer.responder.unwrap().username, "erin");
-    // Pages of 100 were fetched with the after cursor.
-    let lists: Vec<_> = emu
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET" && r.path.ends_with("/messages"))
+    let ids = ids.lock().expect("ids").clone();
+    let requests = emu.requests();
+    let lists: Vec<_> = requests
+        .iter()
+        .filter(|r| list_cursor(r).is_some())
         .collect();
-    assert!(lists.iter().all(|r| r
-        .query
-        .as_deref()
-        .is_some_and(|q| q.contains("after=") && q.contains("limit=100"))));
+    assert!(lists.len() >= 2, "{} list requests", lists.len());
+    assert!(
+        lists
+            .iter()
+            .all(|r| r.query.as_deref().is_some_and(|q| q.contains("limit=100"))),
+        "every page asks for 100"
+    );
+    // A full page is followed at once: the next request (before the round reads reactions)
+    // lists again, from the 100th message of the full page.
+    let followed = requests.windows(2).any(|w| {
+        let (Some(from), Some(next)) = (list_cursor(&w[0]), list_cursor(&w[1])) else {
+            return false;
+        };
+        let start = ids.iter().position(|id| *id == from);
+        start.is_some_and(|i| ids.get(i + 100) == Some(&next))
+    });
+    assert!(
+        followed,
+        "no full page was followed by a list from its 100th message in the same round"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +374,25 @@ async fn a_429_during_polling_is_waited_out() {
     })
     .await;
     assert_eq!(answer.decision, Decision::Approved);
-    assert!(emu.requests().iter().any(|r| r.status == 429));
+    let requests = emu.requests();
+    let limited: Vec<usize> = (0..requests.len())
+        .filter(|&i| requests[i].status == 429)
+        .collect();
+    assert_eq!(limited.len(), 2, "both faults bit");
+    for i in limited {
+        // The client waits retry_after (0.5 s), then sends the same request again.
+        let (hit, next) = (&requests[i], &requests[i + 1]);
+        assert_eq!(
+            (&next.path, &next.query),
+            (&hit.path, &hit.query),
+            "the retry"
+        );
+        let waited = next.at_ms - hit.at_ms;
+        assert!(
+            waited >= 495,
+            "retried after {waited} ms, before retry_after"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
