@@ -62,14 +62,20 @@ pub fn seconds(what: &str, s: f64) -> Result<Duration, ConfigError> {
     }
 }
 
-/// The alerter home: `$ALERTER_HOME`, else `~/.config/alerter`.
+/// The alerter home: `$ALERTER_HOME`, else `$XDG_CONFIG_HOME/alerter`, else
+/// `~/.config/alerter`.
 pub fn home() -> PathBuf {
-    if let Some(h) = std::env::var_os("ALERTER_HOME").filter(|h| !h.is_empty()) {
+    home_from(&|k| std::env::var_os(k))
+}
+
+/// [`home`] with the environment looked up through `env`.
+pub fn home_from(env: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(h) = env("ALERTER_HOME").filter(|h| !h.is_empty()) {
         return PathBuf::from(h);
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
+    let base = env("XDG_CONFIG_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("alerter")
 }
@@ -274,5 +280,197 @@ mod tests {
             toml::from_str::<AlerterSpec>("discord_tokn = 'x'").is_err(),
             "typos are rejected"
         );
+    }
+
+    #[test]
+    fn only_the_discord_flavor_is_built_in() {
+        assert!(check_flavor("discord").is_ok());
+        let e = check_flavor("slack").unwrap_err().to_string();
+        assert!(e.contains("unknown flavor `slack`"), "{e}");
+        let spec = AlerterSpec {
+            flavor: "slack".into(),
+            discord_token: Some("t.t.t".into()),
+            ..AlerterSpec::default()
+        };
+        assert!(resolve(&spec, &store(), &|_| None).is_err());
+    }
+
+    #[test]
+    fn literal_tokens_are_told_from_references() {
+        assert!(is_plain_token("abc.def.ghi"));
+        assert!(!is_plain_token("{{discord_secret.discord_token}}"));
+        assert!(!is_plain_token("   "));
+        assert!(!is_plain_token(""));
+    }
+
+    #[test]
+    fn seconds_accept_exactly_the_range_up_to_a_year() {
+        assert_eq!(seconds("x", 0.25).unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            seconds("x", MAX_SECONDS).unwrap(),
+            Duration::from_secs(31_536_000)
+        );
+        for bad in [0.0, -0.5, MAX_SECONDS + 1.0, f64::NAN, f64::INFINITY] {
+            let e = seconds("`t`", bad).unwrap_err().to_string();
+            assert!(e.starts_with("`t` must be a positive"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn settings_reach_the_guest_and_the_ask_timeout_follows_its_key_only() {
+        let spec = AlerterSpec {
+            discord_token: Some("t.t.t".into()),
+            default_discord_channel_id: Some("123456789012345678".into()),
+            delivery_deadline_seconds: Some(12.5),
+            ..AlerterSpec::default()
+        };
+        let r = resolve(&spec, &store(), &|_| None).unwrap();
+        assert_eq!(
+            r.ask_timeout, DEFAULT_ASK_TIMEOUT,
+            "the deadline is not the ask timeout"
+        );
+        assert_eq!(r.call.settings["delivery_deadline_seconds"], "12.5");
+        assert_eq!(r.call.settings["api_base_url"], DEFAULT_API_BASE);
+        assert_eq!(
+            r.call.settings["default_discord_channel_id"],
+            "123456789012345678"
+        );
+        assert!(!r.call.settings.contains_key("ask_timeout_seconds"));
+        let spec = AlerterSpec {
+            ask_timeout_seconds: Some(90.0),
+            ..spec
+        };
+        let r = resolve(&spec, &store(), &|_| None).unwrap();
+        assert_eq!(r.ask_timeout, Duration::from_secs(90));
+        assert_eq!(r.call.settings["ask_timeout_seconds"], "90");
+        // The environment's API base wins, and a blank one is ignored.
+        let env = |k: &str| (k == "ALERTER_API_BASE_URL").then(|| "http://127.0.0.1:9/api".into());
+        let r = resolve(&spec, &store(), &env).unwrap();
+        assert_eq!(r.call.settings["api_base_url"], "http://127.0.0.1:9/api");
+        let blank = |k: &str| (k == "ALERTER_API_BASE_URL").then(|| "  ".into());
+        let r = resolve(&spec, &store(), &blank).unwrap();
+        assert_eq!(r.call.settings["api_base_url"], DEFAULT_API_BASE);
+    }
+
+    #[test]
+    fn a_blank_env_token_falls_back_to_the_configured_one() {
+        let spec = AlerterSpec {
+            discord_token: Some("file.token".into()),
+            ..AlerterSpec::default()
+        };
+        let env = |k: &str| (k == "ALERTER_DISCORD_TOKEN").then(|| " ".into());
+        let r = resolve(&spec, &store(), &env).unwrap();
+        assert_eq!(r.call.secrets["discord_token"], "file.token");
+        assert_eq!(r.redactor.redact("Bot file.token"), "Bot [redacted]");
+    }
+
+    #[test]
+    fn the_home_follows_alerter_home_then_xdg_then_home() {
+        use std::ffi::OsString;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        const ALL: &[(&str, &str)] = &[
+            ("ALERTER_HOME", "/a"),
+            ("XDG_CONFIG_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(home_from(&env(ALL)), PathBuf::from("/a"));
+        const NO_ALERTER: &[(&str, &str)] = &[
+            ("ALERTER_HOME", ""),
+            ("XDG_CONFIG_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(home_from(&env(NO_ALERTER)), PathBuf::from("/x/alerter"));
+        const HOME_ONLY: &[(&str, &str)] = &[("HOME", "/h")];
+        assert_eq!(
+            home_from(&env(HOME_ONLY)),
+            PathBuf::from("/h/.config/alerter")
+        );
+        assert_eq!(home_from(&env(&[])), PathBuf::from("./alerter"));
+    }
+
+    /// A fresh alerter home with the given registered alerters and a config file.
+    fn home_with(tag: &str, registered: &[&str]) -> (PathBuf, PathBuf) {
+        let home = std::env::temp_dir().join(format!("alerter-load-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        let registry = Registry::new(&home);
+        for name in registered {
+            let spec = AlerterSpec {
+                default_discord_channel_id: Some(format!("{name}-channel")),
+                ..AlerterSpec::default()
+            };
+            registry.save(name, &spec).unwrap();
+        }
+        let file = home.join("file.toml");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(&file, "default_discord_channel_id = 'file-channel'\n").unwrap();
+        (home, file)
+    }
+
+    fn channel_of(r: Result<AlerterSpec, ConfigError>) -> String {
+        match r {
+            Ok(spec) => spec.default_discord_channel_id.unwrap_or_default(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn one_source_is_chosen_by_precedence() {
+        let (home, file) = home_with("precedence", &["one"]);
+        let env_file = file.display().to_string();
+        let with_env = move |k: &str| (k == "ALERTER_CONFIG").then(|| env_file.clone());
+        let no_env = |_: &str| None;
+        let sel = |config_file: Option<&Path>, alerter: Option<&str>| Selection {
+            config_file: config_file.map(Path::to_path_buf),
+            alerter: alerter.map(String::from),
+        };
+        // --config beats --alerter and the environment.
+        let r = load(&sel(Some(&file), Some("one")), &home, &with_env);
+        assert_eq!(channel_of(r), "file-channel");
+        // --alerter beats ALERTER_CONFIG.
+        let r = load(&sel(None, Some("one")), &home, &with_env);
+        assert_eq!(channel_of(r), "one-channel");
+        // ALERTER_CONFIG beats the only registered alerter.
+        let r = load(&sel(None, None), &home, &with_env);
+        assert_eq!(channel_of(r), "file-channel");
+        // Else the only registered alerter; an empty ALERTER_CONFIG counts as unset.
+        assert_eq!(
+            channel_of(load(&sel(None, None), &home, &no_env)),
+            "one-channel"
+        );
+        let empty = |k: &str| (k == "ALERTER_CONFIG").then(String::new);
+        assert_eq!(
+            channel_of(load(&sel(None, None), &home, &empty)),
+            "one-channel"
+        );
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn no_or_several_registered_alerters_need_a_choice() {
+        let no_env = |_: &str| None;
+        let (home, _) = home_with("none", &[]);
+        let e = channel_of(load(&Selection::default(), &home, &no_env));
+        assert!(e.contains("no configuration"), "{e}");
+        let (home2, _) = home_with("several", &["a", "b"]);
+        let e = channel_of(load(&Selection::default(), &home2, &no_env));
+        assert!(e.contains("several alerters are registered (a, b)"), "{e}");
+        let e = channel_of(load(
+            &Selection {
+                alerter: Some("c".into()),
+                ..Selection::default()
+            },
+            &home2,
+            &no_env,
+        ));
+        assert!(e.contains("no alerter `c`"), "{e}");
+        let _ = std::fs::remove_dir_all(&home);
+        let _ = std::fs::remove_dir_all(&home2);
     }
 }

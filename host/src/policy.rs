@@ -118,6 +118,32 @@ pub struct EgressHooks {
     pub denied: Arc<Mutex<Vec<String>>>,
 }
 
+impl EgressHooks {
+    /// The decision for one request: `None` (recorded as denied) unless the policy allows its
+    /// origin; else the guest's timeouts, each capped at the policy's maximum (and the maximum
+    /// where the guest asked for none).
+    fn admit(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        asked: Option<RequestOptions>,
+    ) -> Option<RequestOptions> {
+        if !self.policy.allows(uri) {
+            if let Ok(mut d) = self.denied.lock() {
+                d.push(format!("{method} {}", redact_uri(uri)));
+            }
+            return None;
+        }
+        let max = self.policy.max_request_timeout;
+        let clamp = |t: Option<Duration>| Some(t.unwrap_or(max).min(max));
+        Some(RequestOptions {
+            connect_timeout: clamp(asked.and_then(|o| o.connect_timeout)),
+            first_byte_timeout: clamp(asked.and_then(|o| o.first_byte_timeout)),
+            between_bytes_timeout: clamp(asked.and_then(|o| o.between_bytes_timeout)),
+        })
+    }
+}
+
 impl WasiHttpHooks for EgressHooks {
     fn send_request(
         &mut self,
@@ -133,19 +159,8 @@ impl WasiHttpHooks for EgressHooks {
             > + Send,
     > {
         drop(fut);
-        if !self.policy.allows(request.uri()) {
-            let what = format!("{} {}", request.method(), redact_uri(request.uri()));
-            if let Ok(mut d) = self.denied.lock() {
-                d.push(what);
-            }
+        let Some(options) = self.admit(request.method(), request.uri(), options) else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        }
-        let max = self.policy.max_request_timeout;
-        let clamp = |t: Option<Duration>| Some(t.unwrap_or(max).min(max));
-        let options = RequestOptions {
-            connect_timeout: clamp(options.and_then(|o| o.connect_timeout)),
-            first_byte_timeout: clamp(options.and_then(|o| o.first_byte_timeout)),
-            between_bytes_timeout: clamp(options.and_then(|o| o.between_bytes_timeout)),
         };
         Box::new(async move {
             use http_body_util::BodyExt;
@@ -207,5 +222,62 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(p.cpu_fuel(), 250 * FUEL_PER_MS);
+    }
+
+    #[test]
+    fn the_hook_denies_and_records_or_caps_the_timeouts() {
+        let hooks = EgressHooks {
+            policy: Arc::new(Policy {
+                max_request_timeout: Duration::from_secs(30),
+                ..Policy::for_api_base("https://discord.com/api/v10").unwrap()
+            }),
+            denied: Arc::default(),
+        };
+        let get = http::Method::GET;
+        let evil: http::Uri = "https://evil.example/x?token=abc".parse().unwrap();
+        assert!(hooks.admit(&get, &evil, None).is_none());
+        assert_eq!(
+            *hooks.denied.lock().unwrap(),
+            ["GET https://evil.example/x"],
+            "recorded without the query"
+        );
+        let ok: http::Uri = "https://discord.com/api/v10/users/@me".parse().unwrap();
+        let asked = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(5)),
+            first_byte_timeout: Some(Duration::from_secs(600)),
+            between_bytes_timeout: None,
+        };
+        let o = hooks.admit(&get, &ok, Some(asked)).expect("allowed");
+        assert_eq!(o.connect_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(o.between_bytes_timeout, Some(Duration::from_secs(30)));
+        let o = hooks.admit(&get, &ok, None).expect("allowed");
+        assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(
+            hooks.denied.lock().unwrap().len(),
+            1,
+            "allowed requests are not recorded"
+        );
+    }
+
+    #[test]
+    fn origins_fill_in_default_ports_and_reject_other_schemes() {
+        assert_eq!(
+            origin_of("https://Discord.com/api").as_deref(),
+            Some("https://discord.com:443")
+        );
+        assert_eq!(origin_of("http://h/").as_deref(), Some("http://h:80"));
+        assert_eq!(origin_of("http://h:8080").as_deref(), Some("http://h:8080"));
+        assert_eq!(origin_of("ftp://h/"), None);
+        assert_eq!(origin_of("not a url"), None);
+        assert!(Policy::for_api_base("ftp://h/").is_err());
+        let mut p = Policy::default();
+        p.allow_url("https://a.example").unwrap();
+        p.allow_url("https://a.example/other/path").unwrap();
+        assert_eq!(
+            p.allowed_origins,
+            ["https://a.example:443"],
+            "no duplicates"
+        );
     }
 }

@@ -256,4 +256,52 @@ mod tests {
         // Too short to redact safely (would mangle ordinary words): left alone.
         assert_eq!(r.redact("abc"), "abc");
     }
+
+    #[test]
+    fn secret_names_are_plain_words_of_at_most_128_bytes() {
+        for ok in ["a", "discord_secret", "team-1", &"n".repeat(128)] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "../evil", "a/b", "a.b", "a b", "é", &"n".repeat(129)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn missing_secrets_are_none_and_an_empty_store_lists_nothing() {
+        let home = temp_home("missing");
+        let store = SecretStore::new(&home);
+        assert!(store.list().unwrap().is_empty());
+        assert!(store.get("nope").unwrap().is_none());
+        assert!(!store.delete("nope").unwrap());
+        let mut v = BTreeMap::new();
+        v.insert("k".to_string(), "value-1".to_string());
+        store.create("s", &v).unwrap();
+        assert_eq!(store.get("s").unwrap(), Some(v));
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn only_whole_references_with_both_parts_parse() {
+        assert_eq!(parse_reference("{{a.b}}"), Some(("a", "b")));
+        assert_eq!(parse_reference(" {{ a . b }} "), Some(("a", "b")));
+        assert_eq!(parse_reference("{{a.b.c}}"), Some(("a", "b.c")));
+        for not in [
+            "{{a.}}", "{{.b}}", "{{ab}}", "x{{a.b}}", "{{a.b}}x", "a.b", "{a.b}",
+        ] {
+            assert_eq!(parse_reference(not), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn a_secret_inside_a_longer_one_is_replaced_whole() {
+        let secrets = ["abcd".to_string(), "xxabcdyy".to_string()];
+        let r = Redactor::new(&secrets);
+        assert_eq!(r.redact("t=xxabcdyy u=abcd"), "t=[redacted] u=[redacted]");
+        assert_eq!(
+            Redactor::new(&[" pad1 ".to_string()]).redact("a pad1 b"),
+            "a [redacted] b"
+        );
+        assert_eq!(Redactor::default().redact("nothing"), "nothing");
+    }
 }
