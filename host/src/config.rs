@@ -366,28 +366,27 @@ mod tests {
 
     #[test]
     fn the_home_follows_alerter_home_then_xdg_then_home() {
-        use std::ffi::OsString;
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| OsString::from(v))
-            }
-        };
         const ALL: &[(&str, &str)] = &[
             ("ALERTER_HOME", "/a"),
             ("XDG_CONFIG_HOME", "/x"),
             ("HOME", "/h"),
         ];
-        assert_eq!(home_from(&env(ALL)), PathBuf::from("/a"));
         const NO_ALERTER: &[(&str, &str)] = &[
             ("ALERTER_HOME", ""),
             ("XDG_CONFIG_HOME", "/x"),
             ("HOME", "/h"),
         ];
-        assert_eq!(home_from(&env(NO_ALERTER)), PathBuf::from("/x/alerter"));
         const HOME_ONLY: &[(&str, &str)] = &[("HOME", "/h")];
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert_eq!(home_from(&env(ALL)), PathBuf::from("/a"));
+        assert_eq!(home_from(&env(NO_ALERTER)), PathBuf::from("/x/alerter"));
         assert_eq!(
             home_from(&env(HOME_ONLY)),
             PathBuf::from("/h/.config/alerter")
