@@ -190,4 +190,30 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn api_bases_with_spaces_or_control_characters_are_rejected() {
+        for bad in ["http://a b/api", "http://a/\u{7}api", "https://x/a\tpi"] {
+            let e = settings(&[(keys::API_BASE, bad)]).unwrap_err();
+            assert!(
+                matches!(e, AlertError::InvalidConfig(m) if m.contains("not a valid URL")),
+                "{bad}"
+            );
+        }
+        assert!(settings(&[(keys::API_BASE, "http://127.0.0.1:1/api/v10")]).is_ok());
+    }
+
+    #[test]
+    fn durations_must_be_positive_and_at_most_a_year() {
+        for bad in ["0", "-1", "31536001", "NaN", "inf", "soon"] {
+            assert!(settings(&[(keys::ASK_TIMEOUT, bad)]).is_err(), "{bad}");
+        }
+        let s = settings(&[
+            (keys::ASK_TIMEOUT, "31536000"),
+            (keys::DELIVERY_DEADLINE, "0.5"),
+        ])
+        .unwrap();
+        assert_eq!(s.ask_timeout_ms, 31_536_000_000);
+        assert_eq!(s.delivery_deadline_ms, 500);
+    }
 }

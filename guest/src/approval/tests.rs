@@ -84,7 +84,11 @@ fn custom_multi_word_and_emoji_keywords() {
         "custom keywords replace the defaults"
     );
     assert_eq!(r.match_emoji("🚀"), Some(Verdict::Approve("🚀".into())));
-    assert!(r.reaction_emoji().contains(&"🚀".to_string()));
+    assert_eq!(
+        r.reaction_emoji(),
+        ["✅", "❌", "🚀"],
+        "the two the bot adds first, then each emoji keyword once; no word keywords"
+    );
     assert_eq!(r.match_emoji("✅"), Some(Verdict::Approve("✅".into())));
     assert_eq!(r.match_emoji("❌"), Some(Verdict::Disapprove("❌".into())));
     assert_eq!(r.match_emoji("👀"), None);
@@ -156,4 +160,58 @@ fn instructions_name_keywords_and_timeout() {
     assert!(text.contains("✅"));
     assert_eq!(human_duration(1_500), "1.5 s");
     assert_eq!(human_duration(7_200_000), "2 h");
+}
+
+#[test]
+fn instructions_say_how_many_approvals_only_when_more_than_one() {
+    let with = |n: Option<u32>| {
+        let s = AskSettings {
+            required_approvals: n,
+            approvers: vec!["111111111111111111".into(), "222222222222222222".into()],
+            ..settings()
+        };
+        Rules::from_params(&params(Some(s)), BOT)
+            .unwrap()
+            .instructions(60_000)
+    };
+    assert!(!with(None).contains("approvals needed"), "{}", with(None));
+    assert!(!with(Some(1)).contains("approvals needed"));
+    assert!(
+        with(Some(2)).ends_with(" 2 approvals needed."),
+        "{}",
+        with(Some(2))
+    );
+    assert!(with(None).contains("Only <@111111111111111111>, <@222222222222222222> can decide."));
+}
+
+#[test]
+fn durations_read_in_the_largest_whole_unit() {
+    for (ms, text) in [
+        (3_600_000, "1 h"),
+        (7_200_000, "2 h"),
+        (5_400_000, "90 min"),
+        (3_660_000, "61 min"),
+        (120_000, "2 min"),
+        (60_000, "60 s"),
+        (90_000, "90 s"),
+        (150_000, "150 s"),
+        (1_500, "1.5 s"),
+    ] {
+        assert_eq!(human_duration(ms), text, "{ms} ms");
+    }
+}
+
+#[test]
+fn only_one_emoji_keywords_become_reaction_emoji() {
+    let mut p = params(None);
+    p.approve_keywords = Some(vec![
+        "ship it".into(),
+        "🚀".into(),
+        "👍🏽".into(),
+        "→go".into(),
+        "a🎉".into(),
+    ]);
+    p.disapprove_keywords = Some(vec!["✋".into(), "✔️".into()]);
+    let r = Rules::from_params(&p, BOT).unwrap();
+    assert_eq!(r.reaction_emoji(), ["✅", "❌", "🚀", "👍🏽", "✋", "✔️"]);
 }

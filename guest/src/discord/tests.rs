@@ -213,3 +213,102 @@ fn emoji_are_percent_encoded() {
     assert_eq!(encode_emoji("👎"), "%F0%9F%91%8E");
     assert_eq!(encode_emoji("party:123"), "party:123");
 }
+
+#[test]
+fn each_wait_on_a_request_is_at_most_15_s_and_never_past_the_deadline() {
+    let mut t = FakeTransport::new();
+    t.reply(200, "{}").reply(200, "{}");
+    let mut c = client(t, 60_000);
+    post(&mut c).unwrap();
+    assert_eq!(c.transport_ref().sent[0].0.timeout_ns, 15 * SEC);
+    let mut c = client(FakeTransport::new(), 4_000);
+    c.transport().reply(200, "{}");
+    post(&mut c).unwrap();
+    assert_eq!(c.transport_ref().sent[0].0.timeout_ns, 4 * SEC);
+}
+
+#[test]
+fn after_a_delivery_each_call_has_its_own_deadline_again() {
+    let mut c = client(FakeTransport::new(), 5_000);
+    c.begin_delivery();
+    c.end_delivery();
+    // Long after the delivery's deadline, a call still gets its own 5 s to retry a 502.
+    c.transport().sleep_ns(60 * SEC);
+    c.transport().reply(502, "bad gateway").reply(200, "{}");
+    post(&mut c).expect("retried within its own deadline");
+    assert_eq!(c.transport_ref().sent.len(), 2);
+}
+
+#[test]
+fn backoff_waits_half_fixed_half_random_and_doubles_up_to_8_s() {
+    let mut t = FakeTransport::new();
+    t.fallback = Some(response(502, "bad gateway", &[]));
+    let mut c = client(t, 120_000);
+    assert!(post(&mut c).is_err());
+    let sleeps = c.transport_ref().sleeps.clone();
+    assert!(sleeps.len() >= 8, "{} retries", sleeps.len());
+    let mut jitter = 0;
+    let mut fixed = 0;
+    for (n, s) in sleeps.iter().enumerate() {
+        let full = (BASE_BACKOFF_NS << n.min(16)).min(MAX_BACKOFF_NS);
+        assert!(
+            *s >= full / 2 && *s <= full,
+            "sleep {n} = {s} for a {full} backoff"
+        );
+        jitter += s - full / 2;
+        fixed += full / 2;
+    }
+    // Uniform jitter over [0, full/2] averages a quarter of the backoff; a jitter that barely
+    // moves would not spread retries from many callers.
+    assert!(
+        jitter > fixed / 4,
+        "jitter {jitter} ns against {fixed} ns fixed"
+    );
+}
+
+#[test]
+fn a_global_rate_limit_header_pauses_every_route() {
+    let mut t = FakeTransport::new();
+    t.reply_with(Ok(response(
+        429,
+        r#"{"message":"slow","retry_after":2.0,"global":false,"code":0}"#,
+        &[("x-ratelimit-global", "true")],
+    )));
+    let mut c = client(t, 1_000);
+    assert!(post(&mut c).is_err(), "2 s is past the 1 s deadline");
+    let res = c.call(Method::Get, "/users/@me", "GET /users/@me", None);
+    assert!(matches!(res, Err(AlertError::RateLimited(r)) if r.global));
+    assert_eq!(
+        c.transport_ref().sent.len(),
+        1,
+        "the other route did not go"
+    );
+}
+
+#[test]
+fn a_bucket_reset_past_the_deadline_says_when_it_resets() {
+    let mut t = FakeTransport::new();
+    t.replies.push_back(Ok(response(
+        200,
+        "{}",
+        &[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset-after", "7.25"),
+        ],
+    )));
+    let mut c = client(t, 2_000);
+    post(&mut c).unwrap();
+    match post(&mut c) {
+        Err(AlertError::RateLimited(r)) => {
+            assert!(!r.global);
+            // Reset 7.25 s after the first answer, 1 ms of which the fake request took.
+            assert!(
+                (7_240..=7_250).contains(&r.retry_after_ms),
+                "{}",
+                r.retry_after_ms
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.transport_ref().sent.len(), 1);
+}

@@ -209,3 +209,66 @@ fn a_run_of_blank_lines_never_becomes_a_blank_field_value() {
         .collect();
     assert!(gap[0].starts_with("aaa") && gap.last().is_some_and(|v| v.ends_with('b')));
 }
+
+#[test]
+fn a_severity_in_the_metadata_sets_the_colour_unless_the_call_names_one() {
+    for (word, colour) in [
+        ("info", 0x3498DB),
+        ("INFO", 0x3498DB),
+        ("success", 0x2ECC71),
+        ("ok", 0x2ECC71),
+        ("warning", 0xF1C40F),
+        ("warn", 0xF1C40F),
+        ("critical", 0xE74C3C),
+    ] {
+        let m = structured("t", "b", &[("Severity", word)]);
+        let out = render_msg(&m, &params()).unwrap();
+        assert_eq!(out[0].embeds[0].color, Some(colour), "{word}");
+    }
+    // The call's own severity wins over the metadata's.
+    let m = structured("t", "b", &[("severity", "error")]);
+    let p = Params {
+        severity: Some(Severity::Info),
+        ..params()
+    };
+    assert_eq!(
+        render_msg(&m, &p).unwrap()[0].embeds[0].color,
+        Some(0x3498DB)
+    );
+    // Another key named like a severity value is just a field.
+    let m = structured("t", "b", &[("status", "error")]);
+    assert_ne!(
+        render_msg(&m, &params()).unwrap()[0].embeds[0].color,
+        Some(0xE74C3C)
+    );
+}
+
+#[test]
+fn at_most_100_users_and_100_roles_can_be_pinged() {
+    let ids = |n: u64| -> Vec<String> {
+        (0..n)
+            .map(|i| (100_000_000_000_000_000 + i).to_string())
+            .collect()
+    };
+    let p = Params {
+        mention_users: ids(100),
+        mention_roles: ids(100),
+        ..params()
+    };
+    let m = allowed_mentions(&p).unwrap();
+    assert_eq!((m.users.len(), m.roles.len()), (100, 100));
+    for p in [
+        Params {
+            mention_users: ids(101),
+            ..params()
+        },
+        Params {
+            mention_roles: ids(101),
+            ..params()
+        },
+    ] {
+        assert!(
+            matches!(allowed_mentions(&p), Err(AlertError::InvalidInput(e)) if e.contains("at most 100"))
+        );
+    }
+}
