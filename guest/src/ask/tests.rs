@@ -497,3 +497,92 @@ fn a_failed_edit_is_a_notice_not_an_error() {
         t.notices
     );
 }
+
+/// A message of another `kind` (a system message), as Discord lists them.
+fn typed(n: u64, author: &str, kind: u8, content: &str) -> String {
+    format!(
+        r#"{{"id":"{}","content":"{content}","author":{},"type":{kind}}}"#,
+        Q + n,
+        user(author, "alice", false)
+    )
+}
+
+#[test]
+fn a_system_message_never_answers_even_with_a_keyword_as_its_text() {
+    let mut t = started(false);
+    // Type 18 (thread created) named "LGTM" by a person, then type 7 (member join) "yes".
+    round(
+        &mut t,
+        &[typed(1, ALICE, 18, "LGTM"), typed(2, ALICE, 7, "yes")],
+    );
+    t.reply(200, &page(&[msg(3, ALICE, "alice", "no")]))
+        .reply(200, &question_with_checks(1))
+        .reply(200, "{}");
+    let (answer, _) = run(t, &params(ask_settings()), 30_000);
+    let answer = answer.unwrap();
+    assert_eq!(answer.decision, Decision::Disapproved, "{answer:?}");
+    assert_eq!(answer.keyword.as_deref(), Some("no"));
+}
+
+#[test]
+fn only_a_reply_to_the_question_counts_as_a_reply() {
+    let mut t = started(false);
+    let to_other = format!(
+        r#"{{"id":"{}","content":"LGTM","author":{},"type":19,"message_reference":{{"message_id":"{}"}}}}"#,
+        Q + 1,
+        user(ALICE, "alice", false),
+        Q - 5
+    );
+    t.reply(200, &page(&[to_other]))
+        .reply(200, &question_with_checks(1))
+        .reply(200, "{}");
+    let (answer, _) = run(t, &params(ask_settings()), 30_000);
+    assert_eq!(
+        answer.unwrap().via,
+        Some(AnswerVia::Message),
+        "a reply to another message"
+    );
+}
+
+#[test]
+fn messages_without_text_warn_about_the_intent_once() {
+    let mut t = started(false);
+    round(
+        &mut t,
+        &[msg(1, ALICE, "alice", ""), msg(2, ALICE, "alice", "")],
+    );
+    round(&mut t, &[msg(3, ALICE, "alice", "")]);
+    t.reply(200, &page(&[msg(4, ALICE, "alice", "yes")]))
+        .reply(200, &question_with_checks(1))
+        .reply(200, "{}");
+    let (answer, t) = run(t, &params(ask_settings()), 30_000);
+    assert_eq!(answer.unwrap().decision, Decision::Approved);
+    let warnings = t
+        .notices
+        .iter()
+        .filter(|n| n.contains("MESSAGE_CONTENT"))
+        .count();
+    assert_eq!(warnings, 1, "{:?}", t.notices);
+}
+
+#[test]
+fn a_custom_emoji_keyword_answers_by_reaction_as_name_and_id() {
+    let mut t = started(false);
+    let party = format!(
+        r#"{{"id":"{Q}","content":"","author":{},"reactions":[{{"count":1,"me":false,"emoji":{{"id":"123456789012345678","name":"party"}}}}]}}"#,
+        user(BOT, "alerter", true)
+    );
+    t.reply(200, "[]")
+        .reply(200, &party)
+        .reply(200, &format!("[{}]", user(ALICE, "alice", false)))
+        .reply(200, "{}");
+    let mut p = params(ask_settings());
+    p.approve_keywords = Some(vec!["party:123456789012345678".into()]);
+    let (answer, t) = run(t, &p, 30_000);
+    let answer = answer.unwrap();
+    assert_eq!(answer.decision, Decision::Approved);
+    assert_eq!(answer.keyword.as_deref(), Some("party:123456789012345678"));
+    assert!(requests(&t).contains(&format!(
+        "GET /channels/{CHANNEL}/messages/{Q}/reactions/party:123456789012345678?limit=100"
+    )));
+}

@@ -312,3 +312,27 @@ fn a_bucket_reset_past_the_deadline_says_when_it_resets() {
     }
     assert_eq!(c.transport_ref().sent.len(), 1);
 }
+
+#[test]
+fn notices_describe_errors_briefly() {
+    use crate::bindings::ApiError;
+    let api = ApiError {
+        status: 403,
+        code: Some(50001),
+        message: "Missing Access".into(),
+    };
+    assert_eq!(
+        short(&AlertError::Forbidden(api)),
+        "HTTP 403: Missing Access"
+    );
+    assert_eq!(
+        short(&AlertError::Transport("connection refused".into())),
+        "connection refused"
+    );
+    let rl = RateLimit {
+        retry_after_ms: 10,
+        global: false,
+        message: "slow down".into(),
+    };
+    assert_eq!(short(&AlertError::RateLimited(rl)), "slow down");
+}

@@ -272,3 +272,48 @@ fn at_most_100_users_and_100_roles_can_be_pinged() {
         );
     }
 }
+
+#[test]
+fn an_embed_counts_title_description_footer_and_fields_towards_6000() {
+    let e = Embed {
+        title: Some("ab".into()),
+        description: Some("cde".into()),
+        footer: Some(Footer {
+            text: "fghi".into(),
+        }),
+        fields: vec![
+            Field {
+                name: "j".into(),
+                value: "kl".into(),
+                inline: false,
+            },
+            Field {
+                name: "mno".into(),
+                value: "p".into(),
+                inline: true,
+            },
+        ],
+        ..Embed::default()
+    };
+    assert_eq!(e.text_len(), 2 + 3 + 4 + (1 + 2) + (3 + 1));
+}
+
+#[test]
+fn image_urls_with_spaces_or_control_characters_are_rejected() {
+    for bad in [
+        "https://x.example/a b.png",
+        "https://x.example/a\u{7}.png",
+        "ftp://x.example/a.png",
+    ] {
+        let m = Message::Structured(AlerterMessage {
+            title: Some("t".into()),
+            body: None,
+            metadata: vec![],
+            images: vec![bad.into()],
+        });
+        assert!(
+            matches!(render_msg(&m, &params()), Err(AlertError::InvalidInput(e)) if e.contains("image")),
+            "{bad}"
+        );
+    }
+}
