@@ -317,3 +317,83 @@ fn image_urls_with_spaces_or_control_characters_are_rejected() {
         );
     }
 }
+
+#[test]
+fn fields_fill_embeds_of_25_within_the_budget_and_every_embed_keeps_the_colour() {
+    let many: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("k{i:02}"), "v".repeat(1000)))
+        .collect();
+    let meta: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = Params {
+        severity: Some(Severity::Warning),
+        ..params()
+    };
+    let out = render_msg(&structured("t", "body", &meta), &p).unwrap();
+    let embeds: Vec<&Embed> = out.iter().flat_map(|m| &m.embeds).collect();
+    assert!(
+        embeds.iter().all(|e| e.color == Some(0xF1C40F)),
+        "an embed lost its colour"
+    );
+    for m in &out {
+        let total: usize = m.embeds.iter().map(Embed::text_len).sum();
+        assert!(
+            total <= limits::EMBED_TOTAL,
+            "a message of {total} characters"
+        );
+        assert!(m.embeds.len() <= limits::EMBEDS);
+    }
+    let fields: Vec<usize> = embeds.iter().map(|e| e.fields.len()).collect();
+    assert_eq!(fields.iter().sum::<usize>(), 30);
+    assert!(fields.iter().all(|&n| n <= limits::FIELDS));
+    // 1,000-character values: five fit the first embed's 5,800 budget with its title and body.
+    assert_eq!(fields[0], 5, "{fields:?}");
+    // Only short one-line values sit inline.
+    let short = render_msg(
+        &structured(
+            "t",
+            "b",
+            &[("a", "x"), ("b", &"y".repeat(41)), ("c", "1\n2")],
+        ),
+        &params(),
+    )
+    .unwrap();
+    let inline: Vec<bool> = short[0].embeds[0].fields.iter().map(|f| f.inline).collect();
+    assert_eq!(inline, [true, false, false]);
+}
+
+#[test]
+fn twenty_five_fields_per_embed_then_a_new_one() {
+    let many: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("k{i}"), format!("v{i}")))
+        .collect();
+    let meta: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = render_msg(&structured("t", "b", &meta), &params()).unwrap();
+    let fields: Vec<usize> = out
+        .iter()
+        .flat_map(|m| &m.embeds)
+        .map(|e| e.fields.len())
+        .collect();
+    assert_eq!(fields, [25, 5]);
+}
+
+#[test]
+fn a_question_without_a_body_shows_just_the_instructions() {
+    let m = Message::Structured(AlerterMessage {
+        title: Some("Deploy?".into()),
+        body: None,
+        metadata: vec![],
+        images: vec![],
+    });
+    let mut doc = Document::from_message(&m, &params()).unwrap();
+    doc.trailer = Some("Answer with ✅".into());
+    let out = render(
+        &doc,
+        &allowed_mentions(&params()).unwrap(),
+        "2026-11-28T00:00:00.000Z",
+    )
+    .unwrap();
+    assert_eq!(
+        out[0].embeds[0].description.as_deref(),
+        Some("Answer with ✅")
+    );
+}
