@@ -176,6 +176,30 @@ mod tests {
     }
 
     #[test]
+    fn cuts_fall_after_a_line_break_else_after_a_space() {
+        let lines: String = (0..200).map(|i| format!("line number {i:03}\n")).collect();
+        let chunks = split_text(&lines, 1000);
+        assert!(chunks.len() > 3);
+        for c in &chunks[..chunks.len() - 1] {
+            assert!(
+                c.ends_with('\n'),
+                "cut inside a line: {:?}",
+                &c[c.len() - 20..]
+            );
+            assert!(len(c) > 500, "a chunk of {} for a budget of 1000", len(c));
+        }
+        let words = "word ".repeat(1000);
+        let chunks = split_text(&words, 1000);
+        for c in &chunks[..chunks.len() - 1] {
+            assert!(
+                c.ends_with("word "),
+                "cut inside a word: {:?}",
+                &c[c.len() - 10..]
+            );
+        }
+    }
+
+    #[test]
     fn splits_never_separate_combining_marks() {
         let text = "e\u{301}".repeat(3000);
         for chunk in split_text(&text, 1000) {
