@@ -328,8 +328,21 @@ fn fields_fill_embeds_of_25_within_the_budget_and_every_embed_keeps_the_colour()
         severity: Some(Severity::Warning),
         ..params()
     };
-    let out = render_msg(&structured("t", "body", &meta), &p).unwrap();
+    let mut msg = structured("t", "body", &meta);
+    if let Message::Structured(m) = &mut msg {
+        m.images = vec![
+            "https://x.example/a.png".into(),
+            "https://x.example/b.png".into(),
+        ];
+    }
+    let out = render_msg(&msg, &p).unwrap();
     let embeds: Vec<&Embed> = out.iter().flat_map(|m| &m.embeds).collect();
+    assert!(
+        embeds
+            .iter()
+            .any(|e| e.image.is_some() && e.title.is_none()),
+        "an image embed"
+    );
     assert!(
         embeds.iter().all(|e| e.color == Some(0xF1C40F)),
         "an embed lost its colour"
