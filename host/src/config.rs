@@ -236,6 +236,16 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_configured_token_is_no_token() {
+        let spec = AlerterSpec {
+            discord_token: Some("   ".into()),
+            ..AlerterSpec::default()
+        };
+        let e = resolve(&spec, &store(), &|_| None).unwrap_err().to_string();
+        assert!(e.contains("no Discord token"), "{e}");
+    }
+
+    #[test]
     fn missing_token_and_bad_references_are_config_errors() {
         let spec = AlerterSpec {
             flavor: "discord".into(),

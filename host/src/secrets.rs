@@ -304,4 +304,24 @@ mod tests {
         );
         assert_eq!(Redactor::default().redact("nothing"), "nothing");
     }
+
+    #[test]
+    fn a_store_that_cannot_be_read_is_an_error_not_a_missing_secret() {
+        // A directory where a secret's file should be, and a file where the store's directory
+        // should be: reads fail with something other than "not found", and must say so.
+        let home = temp_home("unreadable");
+        std::fs::create_dir_all(home.join("secrets/s.json")).unwrap();
+        let store = SecretStore::new(&home);
+        assert!(matches!(store.get("s"), Err(SecretError::Io { .. })));
+        assert!(matches!(store.delete("s"), Err(SecretError::Io { .. })));
+        let home2 = temp_home("not-a-dir");
+        std::fs::create_dir_all(&home2).unwrap();
+        std::fs::write(home2.join("secrets"), "x").unwrap();
+        assert!(matches!(
+            SecretStore::new(&home2).list(),
+            Err(SecretError::Io { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&home);
+        let _ = std::fs::remove_dir_all(&home2);
+    }
 }
