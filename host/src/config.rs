@@ -180,18 +180,16 @@ pub fn resolve(
     if let Some(c) = &spec.default_discord_channel_id {
         settings.insert("default_discord_channel_id".into(), c.clone());
     }
-    let mut ask_timeout = DEFAULT_ASK_TIMEOUT;
-    for (key, value) in [
-        ("ask_timeout_seconds", spec.ask_timeout_seconds),
-        ("delivery_deadline_seconds", spec.delivery_deadline_seconds),
-    ] {
-        let Some(s) = value else { continue };
-        let duration = seconds(&format!("`{key}`"), s)?;
-        if key == "ask_timeout_seconds" {
-            ask_timeout = duration;
-        }
+    // A duration setting, validated, handed to the guest as it was written.
+    let mut duration = |key: &str, value: Option<f64>| -> Result<Option<Duration>, ConfigError> {
+        let Some(s) = value else { return Ok(None) };
+        let d = seconds(&format!("`{key}`"), s)?;
         settings.insert(key.into(), s.to_string());
-    }
+        Ok(Some(d))
+    };
+    let ask_timeout =
+        duration("ask_timeout_seconds", spec.ask_timeout_seconds)?.unwrap_or(DEFAULT_ASK_TIMEOUT);
+    duration("delivery_deadline_seconds", spec.delivery_deadline_seconds)?;
     let mut secret_map = BTreeMap::new();
     secret_map.insert("discord_token".to_string(), token);
     let redactor = Redactor::new(secret_map.values());
