@@ -45,10 +45,7 @@ fn settings(timeout_ms: u64) -> AskSettings {
     AskSettings {
         timeout_ms: Some(timeout_ms),
         poll_interval_ms: Some(200),
-        approvers: vec![],
-        approver_roles: vec![],
-        ignore_case: false,
-        required_approvals: None,
+        ..AskSettings::default()
     }
 }
 
@@ -397,9 +394,10 @@ async fn a_429_during_polling_is_waited_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_answer_read_in_a_failing_round_is_not_lost() {
-    // Every read of the question fails for several rounds (502 past a 1 s delivery deadline)
-    // while the approver's reply arrives: the rounds that read the reply fail afterwards, and
-    // the reply must be read again once the question is readable.
+    // Every read of the question (its reactions, its outcome record) fails from now on (502
+    // past a 1 s delivery deadline) while the approver's reply arrives: the reply, read
+    // earlier in a round whose later read fails, must decide. Throwing it away with the
+    // failed round would lose it for good, since the cursor has moved past it.
     let emu = emulator().await;
     let ivy = emu.add_user("ivy", false);
     let cfg = call_config_with(&emu, Some(1.0));
@@ -412,7 +410,7 @@ async fn an_answer_read_in_a_failing_round_is_not_lost() {
     emu.push_fault(Fault {
         method: Some("GET".into()),
         path_contains: Some(format!("/messages/{qid}")),
-        times: 16,
+        times: 10_000,
         kind: FaultKind::Status {
             status: 502,
             code: None,
@@ -423,7 +421,7 @@ async fn an_answer_read_in_a_failing_round_is_not_lost() {
     assert_eq!(answer.decision, Decision::Approved, "the reply was lost");
     assert_eq!(answer.responder.unwrap().username, "ivy");
     let failed = emu.requests().iter().filter(|r| r.status == 502).count();
-    assert!(failed >= 8, "the faults did not bite: {failed}");
+    assert!(failed >= 1, "the faults did not bite: {failed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -29,11 +29,13 @@ fn config(emu: &Emulator) -> CallConfig {
     let mut policy = Policy::for_api_base(&emu.base_url()).expect("policy");
     policy.memory_limit = 32 << 20;
     policy.cpu_budget = Duration::from_millis(500);
-    policy.post_deadline = Duration::from_secs(2);
+    // A post's bound is one delivery (the guest's default 30 s) plus the slack; this makes
+    // it 2 s, so the deadline test is quick.
+    policy.slack = Duration::from_secs(2);
     let mut secrets = BTreeMap::new();
     secrets.insert("discord_token".to_string(), TOKEN.to_string());
     CallConfig {
-        settings: BTreeMap::new(),
+        settings: BTreeMap::from([("delivery_deadline_seconds".into(), "0".into())]),
         secrets,
         policy: Arc::new(policy),
     }
@@ -139,6 +141,74 @@ async fn waiting_is_not_charged_as_cpu() {
     assert_eq!(
         cmd(&cfg, "naps 70").await.expect("not stopped"),
         "napped 70 times"
+    );
+}
+
+/// The sandbox config with another CPU budget and refill rate.
+fn with_cpu(emu: &Emulator, budget_ms: u64, refill_ms: u64) -> CallConfig {
+    let mut cfg = config(emu);
+    let mut policy = (*cfg.policy).clone();
+    policy.cpu_budget = Duration::from_millis(budget_ms);
+    policy.cpu_refill = Duration::from_millis(refill_ms);
+    cfg.policy = Arc::new(policy);
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_earns_cpu_back_so_hundreds_of_rounds_fit_a_tiny_budget() {
+    // 300 rounds of a 5 ms wait and 10,000 loop iterations of work (well over 20 ms of fuel
+    // in all, as the run without refill shows), under a 20 ms budget. Each wait earns 0.5 ms
+    // back (100 ms per second waited), more than a round's work.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let refilled = with_cpu(&emu, 20, 100);
+    assert_eq!(
+        cmd(&refilled, "work-naps 300").await.expect("not stopped"),
+        "worked 300 rounds"
+    );
+    // The same work with one purse for the whole call is stopped: the budget is real.
+    match cmd(&with_cpu(&emu, 20, 0), "work-naps 300").await {
+        Err(CallError::Sandbox(m)) => assert!(m.contains("CPU"), "{m}"),
+        other => {
+            panic!("300 rounds fit 20 ms without refill, so this test proves nothing: {other:?}")
+        }
+    }
+    // And refill does not free a busy loop, nor one that calls the host without waiting.
+    for spin in ["loop", "spin-host"] {
+        let start = Instant::now();
+        match cmd(&refilled, spin).await {
+            Err(CallError::Sandbox(m)) => assert!(m.contains("CPU"), "{spin}: {m}"),
+            other => panic!("{spin} was not stopped: {other:?}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{spin}: {:?}",
+            start.elapsed()
+        );
+    }
+    still_serving(&refilled).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_that_floods_its_output_loses_output_not_its_life() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let rt = load();
+    assert_eq!(
+        cmd_on(&rt, &cfg, "flood 256")
+            .await
+            .expect("a full pipe drops output"),
+        "flooded 256 KiB"
+    );
+    let log = rt.take_guest_log();
+    let kept = log.iter().filter(|l| l.starts_with("xxx")).count();
+    assert!((1..=64).contains(&kept), "kept {kept} lines of 1 KiB");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("warning: the guest wrote") && l.contains("more bytes")),
+        "the loss is reported: {:?}",
+        log.iter()
+            .filter(|l| !l.starts_with("xxx"))
+            .collect::<Vec<_>>()
     );
 }
 

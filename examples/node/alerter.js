@@ -13,7 +13,24 @@
 //
 // Calls are synchronous: preview2-shim runs HTTP on a worker thread and blocks the main thread
 // until each response arrives, so `ask` blocks the Node event loop until it is decided or times
-// out. Run it in a worker thread or a child process if the process must stay responsive.
+// out: no timer, server or promise callback runs meanwhile. When the process must stay
+// responsive, use the three steps `ask` is made of instead:
+//
+//   const { question, answer } = alerter.open('Deploy model v3?', params);  // returns at once
+//   let status = answer ? { done: answer } : undefined;
+//   while (!status?.done) {
+//     status = alerter.wait(question, params, 500);  // blocks for at most ~500 ms
+//     await new Promise((r) => setImmediate(r));     // the event loop runs between slices
+//   }
+//   alerter.close(question, params, status.done);     // mark the question with the outcome
+//
+// Each `wait` blocks only for its own `maxWaitMs` (plus one request), so between slices the
+// event loop serves timers, sockets and signals. The component keeps no state between calls: every
+// `wait` re-reads the channel from the question on. So the question's channel id and message id
+// (`opened.question`, two strings) are all a process needs to resume a wait another process
+// started, e.g. after a crash or on another machine; `params` must be those it was opened with.
+// With `params.ask.key`, a retried job does not even need those: `open` with the same key reuses
+// the question still open (`posted: false`) or returns the decision already given (`answer`).
 //
 // Those modules hold one configuration at a time (ES modules are singletons and the component is
 // instantiated once per process); each call installs its alerter's configuration first, which is
@@ -97,8 +114,37 @@ function toParams(p = {}) {
       approvers: a.approvers ?? [],
       approverRoles: a.approverRoles ?? [],
       ignoreCase: a.ignoreCase ?? false,
+      // `key` and `requiredApprovals` pass through unchanged (a string, a number).
+      remindEveryMs: u64(a.remindEveryMs),
+      escalateAfterMs: u64(a.escalateAfterMs),
+      escalateRoles: a.escalateRoles ?? [],
     },
   };
+}
+
+/** A question-ref `{channelId, messageId}`; an `opened` result (what `open` returned) works too. */
+function toQuestionRef(q) {
+  const ref = q?.question ?? q;
+  if (typeof ref?.channelId !== 'string' || typeof ref?.messageId !== 'string') {
+    throw new TypeError('a question is {channelId, messageId} (or what `open` returned)');
+  }
+  return { channelId: ref.channelId, messageId: ref.messageId };
+}
+
+/**
+ * A close-reason: an answer object (as `ask` or `wait` returned it) shows that outcome; a string
+ * marks the question cancelled with that text. A WIT-shaped `{tag, val}` passes through.
+ */
+function toCloseReason(r) {
+  if (typeof r === 'string') return { tag: 'cancelled', val: r };
+  if (r && (r.tag === 'answered' || r.tag === 'cancelled')) return r;
+  if (r && typeof r.decision === 'string') return { tag: 'answered', val: r };
+  throw new TypeError('a close reason is an answer or a cancellation text');
+}
+
+/** jco's `{tag: 'done', val}` / `{tag: 'open', val}` as `{done: answer}` / `{open: progress}`. */
+function fromWaitStatus(s) {
+  return s.tag === 'done' ? { done: s.val } : { open: s.val };
 }
 
 /**
@@ -141,11 +187,47 @@ export function createAlerter({
     }
   };
 
+  /** An export of the component, or a clear error when the component predates it. */
+  const exported = (name) => {
+    const fn = component.alerter[name];
+    if (typeof fn !== 'function') throw new Error(`this component does not export alerter.${name}`);
+    return fn;
+  };
+
   return {
     /** Post a message; returns `{channelId, messageIds}` or throws AlertError. */
     post: (message, params) => call(component.alerter.post, toMessage(message), toParams(params)),
-    /** Ask and wait (blocking); returns the answer (`approved`, `decision`, `responder`, ...). */
+    /**
+     * Ask and wait (blocking the event loop for the whole wait); returns the answer:
+     * `{approved, decision, responder?, via?, keyword?, answeredAt, approvers, channelId,
+     * questionMessageId, remindersSent, escalated}`. A timeout is decision `'timed-out'`.
+     */
     ask: (question, params) => call(component.alerter.ask, toMessage(question), toParams(params)),
+    /**
+     * Step 1 of `ask`: post the question, or with `params.ask.key` find the one already asked.
+     * Returns at once: `{question: {channelId, messageId}, posted, askedAt, answer?}`. `posted`
+     * is false when an open question with the key was reused; `answer` is set when the key's
+     * question was already approved or declined (then there is nothing to wait for).
+     */
+    open: (question, params) => call(exported('open'), toMessage(question), toParams(params)),
+    /**
+     * Step 2: look for a decision for at most `maxWaitMs` (0: look once), blocking meanwhile.
+     * Returns `{done: answer}` (approved, declined, or the ask's own timeout passed) or
+     * `{open: {approvers, remindersSent, escalated}}` (undecided when the slice ran out: call
+     * again). `question` is `{channelId, messageId}` or what `open` returned; `params` must be
+     * those the question was opened with. Any process can call it: nothing is kept between calls.
+     */
+    wait: (question, params, maxWaitMs) => {
+      if (maxWaitMs === undefined || maxWaitMs === null) throw new TypeError('wait needs maxWaitMs');
+      return fromWaitStatus(call(exported('wait'), toQuestionRef(question), toParams(params), u64(maxWaitMs)));
+    },
+    /**
+     * Step 3: edit the question so people stop answering it. `reason` is the answer (shows the
+     * outcome: approved, declined, timed out) or a string (shows it as cancelled, e.g.
+     * 'interrupted'). Returns nothing; throws AlertError.
+     */
+    close: (question, params, reason) =>
+      call(exported('close'), toQuestionRef(question), toParams(params), toCloseReason(reason)),
     /** ZenML's hooks: `onSuccess(context, params)` and `onFailure(context, exception, params)`. */
     hooks: {
       onSuccess: (ctx, params) => call(component.hooks.onSuccess, ctx, toParams(params)),

@@ -3,8 +3,10 @@
 //   npm ci && npm run transpile && node --test test.mjs
 //
 // ALERTER_BIN may point at the `alerter` binary (default ../../target/release/alerter), which
-// serves the emulator. `ask` blocks the main thread, so the simulated human runs in a worker thread
-// and talks to the emulator's control API on its own.
+// serves the emulator. `ask` blocks the main thread, so in its test the simulated human runs in a
+// worker thread and talks to the emulator's control API on its own. The `open` / `wait` / `close`
+// tests need no worker: `wait` returns after each short slice, and the human acts from the main
+// thread in between.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +74,19 @@ before(async () => {
   emu = await startEmulator();
   emu.channel = (await control('GET', '/state')).default_channel_id;
 });
+
+/** The question message as the emulator stores it now. */
+async function storedMessage(id) {
+  const msg = (await control('GET', `/channels/${emu.channel}/messages`)).find((m) => m.id === id);
+  assert.ok(msg, `message ${id} is in the channel`);
+  return msg;
+}
+
+/** The embed `close` appended to a question (its last one), as "title | description". */
+const outcomeText = (msg) => {
+  const e = msg.embeds.at(-1);
+  return e ? `${e.title ?? ''} | ${e.description ?? ''}` : '';
+};
 
 after(() => emu?.proc.kill());
 
@@ -175,6 +190,91 @@ test('a missing token is invalid-config (secrets not-found)', () => {
     () => alerterFor({ token: undefined }).post('hi'),
     (e) => e instanceof AlertError && e.kind === 'invalid-config' && /discord_token/.test(e.message),
   );
+});
+
+test('open, then wait in 300 ms slices on the main thread: the event loop runs between slices; close marks it Approved', async () => {
+  const alice = await control('POST', '/users', { username: 'alice-slices', bot: false });
+  const alerter = alerterFor();
+  const params = { ask: { timeoutMs: 30_000, pollIntervalMs: 100 } };
+  const marker = `Promote model v4? [${Date.now()}]`;
+
+  const opened = alerter.open(marker, params);
+  assert.equal(opened.posted, true);
+  assert.equal(opened.answer, undefined);
+  assert.equal(opened.question.channelId, emu.channel);
+  assert.match(opened.askedAt, /^\d{4}-\d\d-\d\dT/);
+  const question = { ...opened.question }; // only the two ids travel from here on
+
+  // A timer that can only fire while the event loop is free, i.e. never inside a `wait` call.
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  const slices = []; // per slice: how long `wait` blocked, and the timer ticks just before it
+  let status;
+  let replied = false;
+  try {
+    for (let i = 0; i < 60 && !status?.done; i++) {
+      const ticksBefore = ticks;
+      const start = Date.now();
+      status = alerter.wait(question, params, 300);
+      slices.push({ ms: Date.now() - start, ticksBefore, ticksAfter: ticks });
+      if (status.done) break;
+      assert.ok(status.open, 'wait returns {open: progress} while undecided');
+      assert.deepEqual(status.open.approvers, []);
+      assert.equal(status.open.remindersSent, 0);
+      assert.equal(status.open.escalated, false);
+      // Between slices the event loop runs: give the timer a chance, then, after two undecided
+      // slices, let the human reply through the control API (a fetch, also on this thread).
+      await new Promise((r) => setTimeout(r, 30));
+      if (slices.length === 2 && !replied) {
+        await control('POST', `/channels/${emu.channel}/messages`, {
+          user_id: alice.id,
+          content: 'LGTM',
+          reply_to: question.messageId,
+        });
+        replied = true;
+      }
+    }
+  } finally {
+    clearInterval(timer);
+  }
+
+  assert.ok(replied, `the human got to reply between slices (${slices.length} slices)`);
+  assert.ok(status?.done, 'the decision arrived through wait');
+  assert.ok(slices.length >= 3, `two undecided slices, then the decision: ${JSON.stringify(slices)}`);
+  for (const s of slices) {
+    assert.equal(s.ticksAfter, s.ticksBefore, 'no timer fires inside a wait call (it is synchronous)');
+    assert.ok(s.ms < 300 + 2_000, `a slice is bounded by maxWaitMs: ${s.ms} ms`);
+  }
+  for (let i = 1; i < slices.length; i++) {
+    assert.ok(slices[i].ticksBefore > slices[i - 1].ticksAfter, `the timer fired between slices ${i} and ${i + 1}`);
+  }
+  assert.ok(slices[0].ms >= 200, `an undecided slice waits about maxWaitMs: ${slices[0].ms} ms`);
+
+  const answer = status.done;
+  assert.equal(answer.decision, 'approved');
+  assert.equal(answer.approved, true);
+  assert.deepEqual(answer.responder, { id: alice.id, username: 'alice-slices' });
+  assert.equal(answer.via, 'reply');
+  assert.equal(answer.questionMessageId, question.messageId);
+  assert.equal(answer.remindersSent, 0);
+  assert.equal(answer.escalated, false);
+
+  alerter.close(question, params, answer);
+  const text = outcomeText(await storedMessage(question.messageId));
+  assert.match(text.split(' | ')[0], /Approved/, `the question shows the outcome: ${text}`);
+});
+
+test('close with a cancellation text marks the question Cancelled', async () => {
+  const alerter = alerterFor();
+  const params = { ask: { timeoutMs: 30_000, pollIntervalMs: 100 } };
+  const opened = alerter.open(`Rotate the keys? [${Date.now()}]`, params);
+  assert.equal(opened.posted, true);
+  assert.ok(alerter.wait(opened, params, 0).open, 'undecided after one look');
+
+  alerter.close(opened, params, 'interrupted');
+  const text = outcomeText(await storedMessage(opened.question.messageId));
+  assert.match(text.split(' | ')[0], /Cancelled/, `the question says it was cancelled: ${text}`);
+  assert.match(text, /interrupted/, `and why: ${text}`);
 });
 
 test('the emulator recorded no violations', async () => {

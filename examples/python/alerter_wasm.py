@@ -23,7 +23,26 @@ enforced here. `allowed_hosts` below only checks the configured `api_base_url`; 
 come from the network (a firewall, a network namespace, or an egress proxy).
 
 Calls block the calling thread (wasmtime-py is synchronous); the GIL is released while the
-component waits, so other Python threads keep running during `ask`.
+component waits, so other Python threads keep running during `ask`. But the calling thread itself
+is stuck inside `ask` for the whole wait (minutes): it cannot check a stop flag, serve anything
+else, or even react to Ctrl-C (Python runs signal handlers only once the call returns). `ask` is
+three steps that can be called one by one instead:
+
+    opened = alerter.open("Deploy model v3?", ask=settings)      # returns at once
+    status = {"done": opened["answer"]} if opened["answer"] else {}
+    while "done" not in status:
+        status = alerter.wait(opened["question"], 500, ask=settings)  # at most ~500 ms
+        ...                                       # the thread is free here: check flags, etc.
+    alerter.close(opened["question"], status["done"], ask=settings)
+    # on KeyboardInterrupt: alerter.close(opened["question"], "interrupted", ask=settings)
+
+`wait` blocks only for its `max_wait_ms` (plus one request), then returns `{"open": progress}`
+or `{"done": answer}`. The component keeps no state between calls: each `wait` re-reads the
+channel from the question on, so the question's channel id and message id
+(`opened["question"]`, two strings) are all another process needs to resume the wait, e.g. after
+a crash. Pass the same params the question was opened with. With `ask={"key": ...}`, a retried
+job does not even need the ids: `open` with the same key reuses the question that is still open
+(`posted` False) or returns the decision already given (`answer`), without posting again.
 """
 
 from __future__ import annotations
@@ -82,6 +101,16 @@ def _record(**fields: Any) -> cm.Record:
     for name, value in fields.items():
         setattr(r, name.replace("_", "-"), value)
     return r
+
+
+def _to_wit(v: Any) -> Any:
+    """The inverse of `_to_py` for records: dicts become Records (snake_case keys to kebab-case),
+    recursively, so a returned answer can be handed back (to `close`)."""
+    if isinstance(v, Mapping):
+        return _record(**{k: _to_wit(x) for k, x in v.items()})
+    if isinstance(v, list):
+        return [_to_wit(x) for x in v]
+    return v
 
 
 def _to_py(v: Any) -> Any:
@@ -147,6 +176,10 @@ def _params(
             approver_roles=list(ask.get("approver_roles") or []),
             ignore_case=bool(ask.get("ignore_case", False)),
             required_approvals=ask.get("required_approvals"),
+            key=ask.get("key"),
+            remind_every_ms=ask.get("remind_every_ms"),
+            escalate_after_ms=ask.get("escalate_after_ms"),
+            escalate_roles=list(ask.get("escalate_roles") or []),
         )
     return _record(
         channel_id=channel_id,
@@ -228,11 +261,13 @@ class Alerter:
         self._store.set_wasi_http()
         self._instance = self._linker().instantiate(self._store, _component(wasm_path))
         self._funcs = {}
-        for iface, names in ((ALERTER, ("post", "ask")), (HOOKS, ("on-success", "on-failure"))):
+        exports = (ALERTER, ("post", "ask", "open", "wait", "close")), (HOOKS, ("on-success", "on-failure"))
+        for iface, names in exports:
             idx = self._instance.get_export_index(self._store, iface)
             for name in names:
                 fidx = self._instance.get_export_index(self._store, name, idx)
-                self._funcs[name] = self._instance.get_func(self._store, fidx)
+                if fidx is not None:  # an older component lacks open/wait/close: see `_call`
+                    self._funcs[name] = self._instance.get_func(self._store, fidx)
 
     # -- imports --
 
@@ -275,10 +310,19 @@ class Alerter:
 
     # -- exports --
 
-    def _call(self, name: str, *args: Any) -> dict:
+    def _call(self, name: str, *args: Any, tagged: bool = False) -> Any:
+        if name not in self._funcs:
+            raise AttributeError(f"this component does not export alerter.{name}")
         with self._lock:
             result = self._funcs[name](self._store, *args)
+        if tagged:
+            # result<variant, alert-error> (`wait`): both cases are Variants, so wasmtime-py
+            # tags the result itself: Variant("ok", wait-status) or Variant("err", alert-error).
+            if result.tag == "err":
+                raise AlertError(result.payload.tag, _to_py(result.payload.payload))
+            return result.payload
         # result<record, alert-error>: a Record is `ok`, a Variant (alert-error) is `err`.
+        # result<_, alert-error> (`close`): None is `ok`.
         if isinstance(result, cm.Variant):
             raise AlertError(result.tag, _to_py(result.payload))
         return _to_py(result)
@@ -288,9 +332,40 @@ class Alerter:
         return self._call("post", _message(message), _params(**params))
 
     def ask(self, question: Any, **params: Any) -> dict:
-        """Post a question and wait (blocking) for approval, disapproval or the timeout. Returns
-        {"approved", "decision", "responder", "via", "keyword", "answered_at", ...}."""
+        """Post a question and wait (blocking this thread for the whole wait) for approval,
+        disapproval or the timeout, then mark the question. Returns {"approved", "decision",
+        "responder", "via", "keyword", "answered_at", "approvers", "channel_id",
+        "question_message_id", "reminders_sent", "escalated"}; a timeout is decision "timed-out".
+        `ask=` takes timeout_ms, poll_interval_ms, approvers, approver_roles, ignore_case,
+        required_approvals, key, remind_every_ms, escalate_after_ms, escalate_roles."""
         return self._call("ask", _message(question), _params(**params))
+
+    def open(self, question: Any, **params: Any) -> dict:
+        """Step 1 of `ask`: post the question, or with ask={"key": ...} find the one already
+        asked. Returns at once: {"question": {"channel_id", "message_id"}, "posted",
+        "asked_at", "answer"}. `posted` is False when an open question with the key was reused;
+        `answer` (else None) is set when the key's question was already approved or declined."""
+        return self._call("open", _message(question), _params(**params))
+
+    def wait(self, question: Mapping[str, Any], max_wait_ms: int, **params: Any) -> dict:
+        """Step 2: look for a decision for at most `max_wait_ms` (0: look once). Returns
+        {"done": answer} (approved, declined, or the ask's own timeout passed) or
+        {"open": {"approvers", "reminders_sent", "escalated"}} (still undecided: call again).
+        `question` is {"channel_id", "message_id"} or what `open` returned; `params` must be
+        those the question was opened with. Nothing is kept between calls, so any process can
+        call it."""
+        status = self._call(
+            "wait", _question_ref(question), _params(**params), int(max_wait_ms), tagged=True
+        )
+        return {status.tag: _to_py(status.payload)}
+
+    def close(self, question: Mapping[str, Any], reason: Any, **params: Any) -> None:
+        """Step 3: edit the question so people stop answering it. `reason` is an answer dict
+        (shows that outcome) or a str (shows the question as cancelled, with that text)."""
+        # close-reason's cases differ in Python type: a Record is `answered`, a str `cancelled`.
+        if not isinstance(reason, (str, Mapping)):
+            raise TypeError("a close reason is an answer dict or a cancellation text")
+        self._call("close", _question_ref(question), _params(**params), _to_wit(reason))
 
     def on_success(self, context: Mapping[str, Any], **params: Any) -> dict:
         """ZenML's success hook. `context`: pipeline_name, run_name, run_id?, step_name?,
@@ -305,6 +380,12 @@ class Alerter:
             traceback=exception.get("traceback"),
         )
         return self._call("on-failure", _run_context(context), exc, _params(**params))
+
+
+def _question_ref(q: Mapping[str, Any]) -> cm.Record:
+    """A question-ref from {"channel_id", "message_id"}, or from what `open` returned."""
+    ref = q.get("question", q)
+    return _record(channel_id=str(ref["channel_id"]), message_id=str(ref["message_id"]))
 
 
 def _run_context(c: Mapping[str, Any]) -> cm.Record:

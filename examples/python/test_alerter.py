@@ -4,7 +4,8 @@
 
 ALERTER_BIN may point at the `alerter` binary (default ../../target/release/alerter), which serves
 the emulator; ALERTER_WASM at the component. `ask` blocks the calling thread (the GIL is released
-meanwhile), so the simulated human is a background thread using the emulator's control API.
+meanwhile), so the simulated human is a background thread using the emulator's control API; with
+`open` / `wait` / `close` the test thread acts as the human itself between calls.
 Tests are numbered: they share one emulator and the last one checks its violations.
 """
 
@@ -200,6 +201,73 @@ class AlerterInPython(unittest.TestCase):
             self.alerter(token=None).post("hello")
         self.assertEqual(cm.exception.kind, "invalid-config")
         self.assertIn("discord_token", str(cm.exception))
+
+    def bot_messages(self) -> list:
+        """The bot's messages in the default channel, oldest first."""
+        bot_id = self.emu.control("GET", "/state")["bot"]["id"]
+        msgs = self.emu.control("GET", f"/channels/{self.emu.channel}/messages")
+        return [m for m in msgs if m["author"]["id"] == bot_id]
+
+    def outcome_title(self, message_id: str) -> str:
+        """The title of the last embed on a message: the outcome `close` appended."""
+        msg = next(m for m in self.bot_messages() if m["id"] == message_id)
+        return (msg["embeds"][-1].get("title") or "") if msg["embeds"] else ""
+
+    def test_6_a_retried_job_with_the_same_key_resumes_the_open_question(self) -> None:
+        carol = self.emu.control("POST", "/users", {"username": "carol", "bot": False})
+        key = f"deploy-{time.time_ns()}"
+        settings = {"timeout_ms": 60_000, "poll_interval_ms": 200, "key": key}
+        marker = f"Deploy build 43? [{key}]"
+        before = len(self.bot_messages())
+
+        # The first run opens the question, looks once, then "dies": nothing calls it again.
+        first = self.alerter().open(marker, ask=settings)
+        self.assertTrue(first["posted"])
+        self.assertIsNone(first["answer"])
+        qid = first["question"]["message_id"]
+        self.assertIn("open", self.alerter().wait(first["question"], 0, ask=settings))
+        self.assertEqual(len(self.bot_messages()), before + 1)
+
+        # While nothing waits, a human approves with a reaction.
+        emoji = urllib.parse.quote("\u2705")
+        self.emu.control("PUT", f"/channels/{self.emu.channel}/messages/{qid}/reactions/{emoji}/{carol['id']}")
+
+        # The retried job (a fresh instance, as a new process would be) opens with the same key.
+        retry = self.alerter()
+        second = retry.open(marker, ask=settings)
+        self.assertEqual(second["question"], first["question"], "the same question is found")
+        self.assertEqual(second["asked_at"], first["asked_at"], "its timeout still counts from the first run")
+        self.assertTrue(second["posted"] is False or second["answer"] is not None, second)
+        if second["answer"] is not None:
+            self.assertEqual(second["answer"]["decision"], "approved")
+        status = retry.wait(second["question"], 5_000, ask=settings)
+        self.assertIn("done", status)
+        answer = status["done"]
+        self.assertEqual(answer["decision"], "approved")
+        self.assertEqual(answer["responder"], {"id": carol["id"], "username": "carol"})
+        self.assertEqual(answer["via"], "reaction")
+        self.assertEqual(answer["question_message_id"], qid)
+        self.assertEqual(answer["reminders_sent"], 0)
+        self.assertFalse(answer["escalated"])
+        retry.close(second["question"], answer, ask=settings)
+        self.assertIn("Approved", self.outcome_title(qid))
+
+        # Once decided and closed, the key answers at once, from the question itself.
+        third = self.alerter().open(marker, ask=settings)
+        self.assertFalse(third["posted"])
+        self.assertIsNotNone(third["answer"], "a decided key returns its answer")
+        self.assertEqual(third["answer"]["decision"], "approved")
+        self.assertEqual(third["answer"]["responder"], answer["responder"])
+        self.assertEqual(len(self.bot_messages()), before + 1, "no second question was posted")
+
+    def test_7_close_with_a_cancellation_text_marks_the_question_cancelled(self) -> None:
+        settings = {"timeout_ms": 60_000, "poll_interval_ms": 200}
+        alerter = self.alerter()
+        opened = alerter.open(f"Rotate the keys? [{time.time_ns()}]", ask=settings)
+        self.assertTrue(opened["posted"])
+        self.assertEqual(alerter.wait(opened, 0, ask=settings), {"open": {"approvers": [], "reminders_sent": 0, "escalated": False}})
+        alerter.close(opened, "interrupted", ask=settings)
+        self.assertIn("Cancelled", self.outcome_title(opened["question"]["message_id"]))
 
     def test_9_no_violations(self) -> None:
         self.assertEqual(self.emu.control("GET", "/violations"), [])

@@ -8,6 +8,9 @@ use crate::snowflake;
 pub const DEFAULT_APPROVE: [&str; 4] = ["approve", "LGTM", "ok", "yes"];
 /// ZenML's default disapprove keywords.
 pub const DEFAULT_DISAPPROVE: [&str; 4] = ["decline", "disapprove", "no", "reject"];
+/// The most approvals a question may require: the outcome record lists every approver, and
+/// that many fit in one embed whatever their names.
+pub const MAX_APPROVALS: u32 = 50;
 /// The reaction the bot adds to a question for approving.
 pub const APPROVE_EMOJI: &str = "✅";
 /// The reaction the bot adds to a question for declining.
@@ -102,6 +105,11 @@ impl Rules {
                 "required approvals must be at least 1".into(),
             ));
         }
+        if required_approvals > MAX_APPROVALS {
+            return Err(AlertError::InvalidInput(format!(
+                "required approvals must be at most {MAX_APPROVALS}"
+            )));
+        }
         if approver_roles.is_empty()
             && !approvers.is_empty()
             && (required_approvals as usize) > approvers.len()
@@ -178,8 +186,10 @@ impl Rules {
         roles.is_some_and(|r| r.iter().any(|role| self.approver_roles.contains(role)))
     }
 
-    /// One line telling people how to answer.
-    pub fn instructions(&self, timeout_ms: u64) -> String {
+    /// One line telling people how to answer and until when (`until_ms`, Unix milliseconds,
+    /// shown in each reader's own time zone with Discord's `<t:…>` markup, so a question resumed
+    /// later still shows its one deadline).
+    pub fn instructions(&self, until_ms: u64) -> String {
         let quote = |w: &[String]| {
             w.iter()
                 .map(|k| format!("`{k}`"))
@@ -200,11 +210,11 @@ impl Rules {
         };
         format!(
             "**Answer** with {APPROVE_EMOJI} / {DISAPPROVE_EMOJI}, or reply {} to approve or {} to decline{}. \
-             Waiting up to {}.{who}{need}",
+             Open until <t:{until}:f> (<t:{until}:R>).{who}{need}",
             quote(&self.approve),
             quote(&self.disapprove),
             if self.ignore_case { " (any case)" } else { "" },
-            human_duration(timeout_ms)
+            until = until_ms / 1000,
         )
     }
 }

@@ -1,194 +1,210 @@
-//! `ask`: post a question, add ✅ / ❌, then poll REST until someone entitled answers or the
-//! timeout passes, and finally edit the question to show the outcome.
+//! Asking for approval in three steps, each usable alone, and `ask`, which is the three in one
+//! call. Nothing is kept between steps but the question's two ids: everything else (who
+//! answered, the approvals so far, the reminders sent, whether it is closed and how) is read
+//! back from the channel, so any process can resume a question.
 //!
-//! Each round (`poll.rs`) reads the new messages, then the question's reactions; [`approval`]
-//! decides which of them count. Transient failures while polling are retried by the client and
-//! then skipped (the round is read again next time); 401/403/404 end the ask. Reading messages'
-//! text needs the bot's privileged MESSAGE_CONTENT intent, except for messages that mention the
-//! bot; reactions need no intent (<https://discord.com/developers/docs/events/gateway#message-content-intent>).
+//! 1. [`open`] posts the question (instructions line, deadline, key marker) and adds ✅ / ❌;
+//!    with a key it first looks for that question in the channel (`open.rs`): one still open
+//!    is reused, one approved or declined returns its answer.
+//! 2. [`wait`] polls in rounds (`poll.rs`) for at most `max-wait-ms`: messages after the
+//!    question, then the question's reactions, [`approval`] deciding which count, then any
+//!    reminder or escalation due (`remind.rs`). It ends with the answer (approved, declined,
+//!    or timed out once the deadline has passed), or with the progress when its slice runs
+//!    out. The deadline is the question's own time (from its id) plus the timeout, on the wall
+//!    clock, so every process resuming it shares one deadline; the slice is measured on the
+//!    monotonic clock.
+//! 3. [`close`] edits the question with an outcome record (`record.rs`): the decision, or that
+//!    nobody waits any more, so people stop answering. `open` and `wait` read that record back.
+//!
+//! # Bounds
+//!
+//! Each of these is one delivery ([`Client::begin_delivery`]): every request in it, retries
+//! and rate-limit waits included, ends within one delivery deadline
+//! (`delivery_deadline_seconds`):
+//! - `open` (the key search, posting every part, the reactions);
+//! - each round of `wait` (the reads, member lookups and the reminder it sends; the first
+//!   round also reads the bot's id and the channel);
+//! - `close` (reading the question back and editing it).
+//!
+//! Between rounds `wait` sleeps, never past its slice or the deadline, and it starts no round
+//! once its slice has run out, so a call takes at most `max-wait-ms` + 1 delivery deadline
+//! (0: exactly one round). Hence `open` <= 1 delivery deadline, `wait` <= `max-wait-ms` + 1,
+//! `close` <= 1, and `ask` (which waits for at most the timeout) <= timeout + 3.
+//!
+//! # Failures
+//!
+//! While polling, 401/403/404 and invalid input end the call; anything else fails only the
+//! round, and consecutive failed rounds back off: the poll interval doubles per failed round
+//! up to 60 s (or a longer `retry_after` from a rate limit), back to normal after a round that
+//! works. Reading messages' text needs the bot's privileged MESSAGE_CONTENT intent, except for
+//! messages that mention the bot; reactions need no intent
+//! (<https://discord.com/developers/docs/events/gateway#message-content-intent>).
 //!
 //! [`approval`]: crate::approval
+//! [`Client::begin_delivery`]: crate::discord::Client::begin_delivery
 
+mod close;
+mod open;
+mod plan;
 mod poll;
+mod record;
+mod remind;
 #[cfg(test)]
 mod tests;
 mod wire;
 
-use std::collections::{HashMap, HashSet};
-
-use serde_json::json;
-
-use crate::approval::Rules;
-use crate::bindings::{AlertError, Answer, AnswerVia, Decision, Message, Params, Severity};
-use crate::discord::{encode_emoji, short, Method, Transport};
-use crate::render::{self, CreateMessage, Document, Embed};
+use crate::bindings::{
+    AlertError, Answer, CloseReason, Decision, Message, Opened, Params, QuestionRef, WaitStatus,
+};
+use crate::discord::{short, Transport};
 use crate::service::Service;
-use crate::snowflake;
-use poll::{poll_round, Poll};
-use wire::{Channel, User};
+use plan::{Plan, Target};
+use poll::{round, Watch};
+
+pub use record::{KEY_PREFIX, MAX_KEY, OUTCOME_FOOTER};
+pub use remind::{ESCALATION, REMINDER};
 
 /// Default time between polls.
 pub const DEFAULT_POLL_MS: u64 = 2_000;
 /// Shortest poll interval allowed, to stay far below Discord's rate limits.
 pub const MIN_POLL_MS: u64 = 200;
+/// Longest time between rounds while failures back the polling off (unless a rate limit
+/// asks for longer).
+pub const MAX_BACKOFF_MS: u64 = 60_000;
+/// Shortest `remind-every-ms` allowed.
+pub const MIN_REMIND_MS: u64 = 1_000;
 /// Messages or reaction users per page: Discord's maximum `limit`.
 const PAGE: usize = 100;
+const MS: u64 = 1_000_000;
 
-/// Post `question` and wait for a decision.
+/// Post `question` (or find it by key), wait for a decision until the timeout, and mark the
+/// question with the outcome: [`open`], [`wait`] and [`close`] in one call. A failure to mark
+/// the question is a notice: the answer stands.
 pub fn ask<T: Transport>(
     svc: &mut Service<T>,
     question: &Message,
     params: &Params,
 ) -> Result<Answer, AlertError> {
-    // Everything that can be checked is checked before the first request.
-    let channel = svc.channel(params)?;
-    let settings = params.ask.as_ref();
-    let timeout_ms = settings
-        .and_then(|s| s.timeout_ms)
-        .unwrap_or(svc.settings.ask_timeout_ms);
-    if timeout_ms == 0 {
-        return Err(AlertError::InvalidInput(
-            "the ask timeout must be positive".into(),
-        ));
+    let opened = open(svc, question, params)?;
+    if let Some(answer) = opened.answer {
+        return Ok(answer);
     }
-    let poll_ms = settings
-        .and_then(|s| s.poll_interval_ms)
-        .unwrap_or(DEFAULT_POLL_MS)
-        .max(MIN_POLL_MS);
-    let mut rules = Rules::from_params(params, 0)?;
-    let mut doc = Document::from_message(question, params)?;
-    doc.trailer = Some(rules.instructions(timeout_ms));
-    let parts = svc.render(&doc, params)?;
-    let first_part = parts[0].clone();
-
-    let me: User = svc.client.get_json("/users/@me", "GET /users/@me")?;
-    rules.bot_id = snowflake::parse(&me.id).ok_or_else(|| {
-        AlertError::Transport(format!("Discord returned a bad bot id `{}`", me.id))
-    })?;
-    let guild = if rules.approver_roles.is_empty() {
-        None
-    } else {
-        let path = format!("/channels/{channel}");
-        let c: Channel = svc
-            .client
-            .get_json(&path, &format!("GET /channels/{channel}"))?;
-        Some(c.guild_id.ok_or_else(|| {
-            AlertError::InvalidInput("approver roles need a server channel, not a DM".into())
-        })?)
+    let timeout_ms = Plan::new(&svc.settings, params)?.timeout_ms;
+    let answer = match wait(svc, &opened.question, params, timeout_ms)? {
+        WaitStatus::Done(answer) => answer,
+        // The slice ran out before the deadline by the wall clock (a clock that lags
+        // Discord's): the timeout has passed all the same.
+        WaitStatus::Open(p) => Answer {
+            approved: false,
+            decision: Decision::TimedOut,
+            responder: None,
+            via: None,
+            keyword: None,
+            answered_at: crate::snowflake::rfc3339(svc.client.unix_ms()),
+            approvers: p.approvers,
+            channel_id: opened.question.channel_id.clone(),
+            question_message_id: opened.question.message_id.clone(),
+            reminders_sent: p.reminders_sent,
+            escalated: p.escalated,
+        },
     };
-
-    let start_ns = svc.client.now_ns();
-    let deadline_ns = start_ns.saturating_add(timeout_ms.saturating_mul(1_000_000));
-    let receipt = svc.send_parts(&channel, parts)?;
-    let question_id = receipt.message_ids[0].clone();
-    let last_part = receipt
-        .message_ids
-        .last()
-        .and_then(|id| snowflake::parse(id))
-        .unwrap_or(0);
-    for emoji in rules.reaction_emoji().iter().take(2) {
-        let path = format!(
-            "/channels/{channel}/messages/{question_id}/reactions/{}/@me",
-            encode_emoji(emoji)
-        );
-        let route = format!("PUT /channels/{channel}/messages/reactions");
-        if let Err(e) = svc.client.call(Method::Put, &path, &route, None) {
-            svc.client.notice(&format!(
-                "could not add the {emoji} reaction ({}); people can still react or reply",
-                short(&e)
-            ));
-        }
-    }
-
-    let mut poll = Poll {
-        channel: channel.clone(),
-        question: question_id.clone(),
-        cursor: last_part,
-        seen_reactors: HashSet::new(),
-        roles: HashMap::new(),
-        guild,
-        approvals: Vec::new(),
-        intent_warned: false,
-    };
-    let answer = loop {
-        match poll_round(svc, &rules, &mut poll) {
-            Ok(Some(answer)) => break answer,
-            Ok(None) => {}
-            Err(
-                e @ (AlertError::Unauthorized(_)
-                | AlertError::Forbidden(_)
-                | AlertError::NotFound(_)),
-            ) => return Err(e),
-            Err(e) => svc
-                .client
-                .notice(&format!("polling failed, will retry: {}", short(&e))),
-        }
-        let now = svc.client.now_ns();
-        if now >= deadline_ns {
-            let at = svc.client.unix_ms();
-            break Answer {
-                approved: false,
-                decision: Decision::TimedOut,
-                responder: None,
-                via: None,
-                keyword: None,
-                answered_at: snowflake::rfc3339(at),
-                approvers: poll.approvals.clone(),
-                channel_id: channel.clone(),
-                question_message_id: question_id.clone(),
-            };
-        }
-        let wait = (poll_ms.saturating_mul(1_000_000)).min(deadline_ns - now);
-        svc.client.sleep_ns(wait);
-    };
-    mark_outcome(svc, &channel, &question_id, first_part, &answer);
-    Ok(answer)
-}
-
-/// Edit the question to show the outcome, so the channel tells the story afterwards. Failure
-/// here is reported but does not change the answer.
-fn mark_outcome<T: Transport>(
-    svc: &mut Service<T>,
-    channel: &str,
-    question: &str,
-    mut first: CreateMessage,
-    answer: &Answer,
-) {
-    let (title, severity) = match answer.decision {
-        Decision::Approved => ("✅ Approved", Severity::Success),
-        Decision::Disapproved => ("❌ Declined", Severity::Error),
-        Decision::TimedOut => ("⌛ Timed out: no decision", Severity::Warning),
-    };
-    let description = match (&answer.responder, answer.via, &answer.keyword) {
-        (Some(r), Some(via), Some(k)) => {
-            let how = match via {
-                AnswerVia::Reaction => format!("reacting {k}"),
-                AnswerVia::Reply => format!("replying `{k}`"),
-                AnswerVia::Message => format!("writing `{k}`"),
-            };
-            let name: String = r.username.chars().take(40).collect();
-            format!("by <@{}> ({name}) {how}", r.id)
-        }
-        _ => "nobody entitled to decide answered in time".to_string(),
-    };
-    let outcome = Embed {
-        title: Some(title.into()),
-        description: Some(description),
-        color: Some(render::color(severity)),
-        timestamp: Some(answer.answered_at.clone()),
-        ..Embed::default()
-    };
-    if first.embeds.len() >= render::limits::EMBEDS {
-        first.embeds.pop();
-    }
-    first.embeds.push(outcome);
-    let body = json!({ "embeds": first.embeds, "allowed_mentions": { "parse": [] } });
-    let path = format!("/channels/{channel}/messages/{question}");
-    let route = format!("PATCH /channels/{channel}/messages/id");
-    if let Err(e) = svc.client.call(Method::Patch, &path, &route, Some(&body)) {
+    let reason = CloseReason::Answered(answer.clone());
+    if let Err(e) = close(svc, &opened.question, params, &reason) {
         svc.client.notice(&format!(
             "could not mark the question with its outcome: {}",
             short(&e)
         ));
     }
+    Ok(answer)
+}
+
+/// Post the question with its ✅ / ❌ reactions or, with a key, find the one already asked.
+/// Everything is validated before the first request.
+pub fn open<T: Transport>(
+    svc: &mut Service<T>,
+    question: &Message,
+    params: &Params,
+) -> Result<Opened, AlertError> {
+    open::open(svc, question, params)
+}
+
+/// Look for a decision on `question` for at most `max_wait_ms`, sending due reminders.
+/// `params` must be those the question was opened with.
+pub fn wait<T: Transport>(
+    svc: &mut Service<T>,
+    question: &QuestionRef,
+    params: &Params,
+    max_wait_ms: u64,
+) -> Result<WaitStatus, AlertError> {
+    let plan = Plan::new(&svc.settings, params)?;
+    let target = Target::new(question)?;
+    let deadline_ms = target.asked_ms().saturating_add(plan.timeout_ms);
+    let slice_end = svc
+        .client
+        .now_ns()
+        .saturating_add(max_wait_ms.saturating_mul(MS));
+    let mut watch = Watch::new(target, &plan);
+    let mut failures: u32 = 0;
+    loop {
+        svc.client.begin_delivery();
+        let outcome = round(svc, &plan, &mut watch, deadline_ms);
+        svc.client.end_delivery();
+        let retry_after_ms = match outcome {
+            Ok(Some(answer)) => return Ok(WaitStatus::Done(answer)),
+            Ok(None) => {
+                failures = 0;
+                0
+            }
+            Err(
+                e @ (AlertError::Unauthorized(_)
+                | AlertError::Forbidden(_)
+                | AlertError::NotFound(_)
+                | AlertError::InvalidInput(_)
+                | AlertError::InvalidConfig(_)),
+            ) => return Err(e),
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                svc.client
+                    .notice(&format!("polling failed, will retry: {}", short(&e)));
+                match e {
+                    AlertError::RateLimited(r) => r.retry_after_ms,
+                    _ => 0,
+                }
+            }
+        };
+        let wall = svc.client.unix_ms();
+        if wall >= deadline_ms {
+            return Ok(WaitStatus::Done(watch.timed_out(wall)));
+        }
+        let now = svc.client.now_ns();
+        if now >= slice_end {
+            return Ok(WaitStatus::Open(watch.progress()));
+        }
+        let pause = next_round_in_ms(plan.poll_ms, failures, retry_after_ms)
+            .min(deadline_ms - wall)
+            .saturating_mul(MS)
+            .min(slice_end - now);
+        svc.client.sleep_ns(pause);
+    }
+}
+
+/// Time to the next round: the poll interval, doubled for each consecutive failed round up to
+/// [`MAX_BACKOFF_MS`] (or the interval, if longer), or a rate limit's wait if longer still.
+pub fn next_round_in_ms(poll_ms: u64, failures: u32, retry_after_ms: u64) -> u64 {
+    if failures == 0 {
+        return poll_ms;
+    }
+    let doubled = poll_ms.saturating_mul(1u64 << failures.min(20));
+    doubled.min(MAX_BACKOFF_MS.max(poll_ms)).max(retry_after_ms)
+}
+
+/// Edit `question` to show `reason`: the outcome, or that nobody waits for an answer any more.
+/// A question already closed is left as it is.
+pub fn close<T: Transport>(
+    svc: &mut Service<T>,
+    question: &QuestionRef,
+    _params: &Params,
+    reason: &CloseReason,
+) -> Result<(), AlertError> {
+    close::close(svc, question, reason)
 }

@@ -9,8 +9,9 @@ pub(crate) mod generated {
 }
 
 pub use generated::alerter::core::types::{
-    AlertError, AlerterMessage, Answer, AnswerVia, ApiError, AskSettings, Decision, Message,
-    MetadataEntry, MetadataValue, Params, Payload, PostReceipt, RateLimit, Responder, Severity,
+    AlertError, AlerterMessage, Answer, AnswerVia, ApiError, AskSettings, CloseReason, Decision,
+    Message, MetadataEntry, MetadataValue, Opened, Params, Payload, PostReceipt, Progress,
+    QuestionRef, RateLimit, Responder, Severity, WaitStatus,
 };
 pub use generated::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
 pub use generated::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
@@ -39,6 +40,25 @@ impl Default for Params {
             mention_users: Vec::new(),
             mention_roles: Vec::new(),
             ask: None,
+        }
+    }
+}
+
+/// Every field "not set": the documented defaults apply.
+#[allow(clippy::derivable_impls)] // generated type: it cannot carry a derive
+impl Default for AskSettings {
+    fn default() -> Self {
+        AskSettings {
+            timeout_ms: None,
+            poll_interval_ms: None,
+            approvers: Vec::new(),
+            approver_roles: Vec::new(),
+            ignore_case: false,
+            required_approvals: None,
+            key: None,
+            remind_every_ms: None,
+            escalate_after_ms: None,
+            escalate_roles: Vec::new(),
         }
     }
 }

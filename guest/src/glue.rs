@@ -1,9 +1,10 @@
 //! The component's exports (wasm32 only): each WIT function builds a service from the host's
 //! config and secrets (`platform::run`) and hands the call on, to `service` for `post`, `check`
-//! and the hooks' messages, to `ask` for `ask`.
+//! and the hooks' messages, to `ask` for `ask`, `open`, `wait` and `close`.
 
 use crate::bindings::{
-    self, AlertError, Answer, CheckReport, ExceptionInfo, Message, Params, PostReceipt, RunContext,
+    self, AlertError, Answer, CheckReport, CloseReason, ExceptionInfo, Message, Opened, Params,
+    PostReceipt, QuestionRef, RunContext, WaitStatus,
 };
 use crate::{ask, hooks, platform};
 
@@ -16,6 +17,22 @@ impl bindings::AlerterGuest for Component {
 
     fn ask(question: Message, params: Params) -> Result<Answer, AlertError> {
         platform::run(|svc| ask::ask(svc, &question, &params))
+    }
+
+    fn open(question: Message, params: Params) -> Result<Opened, AlertError> {
+        platform::run(|svc| ask::open(svc, &question, &params))
+    }
+
+    fn wait(
+        question: QuestionRef,
+        params: Params,
+        max_wait_ms: u64,
+    ) -> Result<WaitStatus, AlertError> {
+        platform::run(|svc| ask::wait(svc, &question, &params, max_wait_ms))
+    }
+
+    fn close(question: QuestionRef, params: Params, reason: CloseReason) -> Result<(), AlertError> {
+        platform::run(|svc| ask::close(svc, &question, &params, &reason))
     }
 
     fn check(params: Params) -> Result<CheckReport, AlertError> {

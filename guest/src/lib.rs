@@ -14,8 +14,9 @@
 //! - `platform`: builds the [`service::Service`] from the host's config and secret stores, over
 //!   the [`discord::Transport`] it implements with `wasi:http`, the clocks and `wasi:random`.
 //! - [`hooks`]: a ZenML run context (and exception) -> a [`render::Document`].
-//! - [`ask`]: post a question, poll the channel for answers, let [`approval`] decide, edit the
-//!   question with the outcome; talks to Discord through [`service`] and [`discord`].
+//! - [`ask`]: open (post or find by key), wait (poll the channel, let [`approval`] decide, send
+//!   reminders) and close (record the outcome on the question); talks to Discord through
+//!   [`service`] and [`discord`].
 //! - [`approval`]: keywords, reaction emoji and approvers -> which answers decide (pure).
 //! - [`service`]: the verbs `post` and `check`: the channel, [`render`], then each part created
 //!   in order through [`discord`].

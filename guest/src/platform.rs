@@ -14,7 +14,8 @@ use crate::config::{self, Settings};
 use crate::discord::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::service::Service;
 
-/// Build a [`Service`] from the host's config and secrets, then run `f` with it.
+/// Build a [`Service`] from the host's config and secrets, then run `f` with it; notices held
+/// back during the call are summed up in one closing line.
 pub fn run<R>(
     f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>,
 ) -> Result<R, AlertError> {
@@ -23,7 +24,9 @@ pub fn run<R>(
     let token = read_token()?;
     let token = config::validate_token(&token)?;
     let mut service = Service::new(settings, token, WasiTransport);
-    f(&mut service)
+    let result = f(&mut service);
+    service.client.finish_notices();
+    result
 }
 
 fn read_token() -> Result<String, AlertError> {
@@ -74,7 +77,9 @@ impl Transport for WasiTransport {
     }
 
     fn notice(&mut self, text: &str) {
-        eprintln!("warning: {text}");
+        // Never panic over a closed or full stderr (`eprintln!` would): a notice is not worth
+        // losing the call's result.
+        let _ = writeln!(std::io::stderr(), "warning: {text}");
     }
 }
 

@@ -130,7 +130,16 @@ impl<T: Transport> Service<T> {
             message_id: id.clone(),
             fail_if_not_exists: false,
         });
-        let json = serde_json::to_value(&body)
+        self.create(channel, &body)
+    }
+
+    /// Create one message exactly as given (its nonce, if any, included).
+    pub fn create(
+        &mut self,
+        channel: &str,
+        body: &CreateMessage,
+    ) -> Result<MessageRef, AlertError> {
+        let json = serde_json::to_value(body)
             .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
         let path = format!("/channels/{channel}/messages");
         let route = format!("POST /channels/{channel}/messages");

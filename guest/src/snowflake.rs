@@ -52,6 +52,72 @@ pub fn rfc3339(unix_ms: u64) -> String {
     )
 }
 
+/// Parse an RFC 3339 date-time (`2026-11-28T04:07:25.123Z`, or Discord's
+/// `2026-11-28T04:07:25.123000+00:00`) into Unix milliseconds; digits past milliseconds are
+/// dropped. Dates before 1970 are refused.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let part = s.get(from..to)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut ms = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let three: String = frac[..digits].chars().chain("00".chars()).take(3).collect();
+        ms = three.parse::<i64>().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let o = rest.as_bytes();
+            if o.len() != 6 || o[3] != b':' || ![1, 2, 4, 5].iter().all(|&i| o[i].is_ascii_digit())
+            {
+                return None;
+            }
+            let two = |i: usize| i64::from(o[i] - b'0') * 10 + i64::from(o[i + 1] - b'0');
+            sign * (two(1) * 60 + two(4))
+        }
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    u64::try_from(secs * 1000 + ms).ok()
+}
+
+/// A (year, month, day) civil date to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a (year, month, day) civil date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -126,6 +192,38 @@ mod tests {
             "123456789012345678901",
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_parses_our_format_and_discords() {
+        for ms in [0, 951_782_400_000, 1_790_001_000_123, 4_107_542_400_999] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms), "{}", rfc3339(ms));
+        }
+        let ours = parse_rfc3339("2026-11-28T04:07:25.123Z").unwrap();
+        assert_eq!(
+            parse_rfc3339("2026-11-28T04:07:25.123000+00:00"),
+            Some(ours)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-28T06:07:25.123+02:00"),
+            Some(ours),
+            "an offset east of UTC is subtracted"
+        );
+        assert_eq!(parse_rfc3339("2026-11-28T04:07:25Z"), Some(ours - 123));
+        assert_eq!(parse_rfc3339("2026-11-28T04:07:25.1Z"), Some(ours - 23));
+        for bad in [
+            "",
+            "2026-11-28",
+            "2026-13-28T04:07:25Z",
+            "2026-11-28T04:07:25",
+            "2026-11-28T04:07:25.Z",
+            "2026-11-28T04:07:25+2:00",
+            "2026-11-28T04:07:25+-2:00",
+            "2026-11-28X04:07:25Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
         }
     }
 

@@ -261,6 +261,34 @@ fn marked(m: &CreateMessage, k: usize, n: usize) -> bool {
     }
 }
 
+/// Remove `marker` from where the renderer puts it on the first message; false if absent.
+fn unmark(m: &mut CreateMessage, marker: &str) -> bool {
+    let shared = format!(" · {marker}");
+    if let Some(e) = m.embeds.first_mut() {
+        let Some(f) = e.footer.take() else {
+            return false;
+        };
+        if f.text == marker {
+            return true;
+        }
+        let rest = f.text.strip_suffix(&shared).map(str::to_string);
+        e.footer = Some(render::Footer {
+            text: rest.clone().unwrap_or(f.text),
+        });
+        return rest.is_some();
+    }
+    let Some(c) = m.content.as_mut() else {
+        return false;
+    };
+    for suffix in [format!("\n-# {marker}"), shared] {
+        if let Some(rest) = c.strip_suffix(&suffix) {
+            *c = rest.to_string();
+            return true;
+        }
+    }
+    false
+}
+
 /// The text chunks of the output in order: each part's content (without the ping line and the
 /// part marker), then its embed descriptions.
 fn text_chunks(parts: &[CreateMessage], ping: Option<&str>) -> Vec<String> {
@@ -361,10 +389,34 @@ fn check_render(
     params: &Params,
     trailer: Option<&str>,
 ) -> Result<(), TestCaseError> {
+    check_render_marked(msg, params, trailer, None)
+}
+
+/// The same for a message carrying a marker (an ask's key): valid as sent, the marker on the
+/// first message where the renderer promises it, and everything else as without it.
+fn check_render_marked(
+    msg: &Message,
+    params: &Params,
+    trailer: Option<&str>,
+    marker: Option<&str>,
+) -> Result<(), TestCaseError> {
     let mut doc = Document::from_message(msg, params).expect("from_message");
     doc.trailer = trailer.map(str::to_string);
+    doc.marker = marker.map(str::to_string);
     let mentions = allowed_mentions(params).expect("valid ids");
     let result = render(&doc, &mentions, TIMESTAMP);
+    let result = match (result, marker) {
+        (Ok(mut parts), Some(marker)) => {
+            check_valid(&parts)?;
+            prop_assert!(
+                unmark(&mut parts[0], marker),
+                "marker missing: {:?}",
+                parts[0]
+            );
+            Ok(parts)
+        }
+        (other, _) => other,
+    };
 
     let (title, body, metadata, images) = match msg {
         Message::Text(t) => (None, Some(t.clone()), vec![], vec![]),
@@ -589,6 +641,18 @@ proptest! {
     ) {
         let trailer = if trailer.trim().is_empty() { "Reply approve or decline.".to_string() } else { trailer };
         check_render(&msg, &params, Some(&trailer))?;
+    }
+
+    /// The same for a question carrying the longest key marker.
+    #[test]
+    fn rendered_questions_with_a_key_marker_are_valid_and_complete(
+        msg in message(),
+        params in params(),
+        trailer in text(600, 30),
+    ) {
+        let trailer = if trailer.trim().is_empty() { "Reply approve or decline.".to_string() } else { trailer };
+        let marker = format!("alerter key: {}", "k".repeat(80));
+        check_render_marked(&msg, &params, Some(&trailer), Some(&marker))?;
     }
 
     /// `split_text(text, n)`: chunks of at most n + 20 UTF-16 units that give back the text once

@@ -29,6 +29,8 @@ pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
 pub const MAX_SECONDS: f64 = 31_536_000.0;
 /// The ask timeout when neither the call nor the configuration sets one.
 pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(300);
+/// The guest's bound on one delivery when `delivery_deadline_seconds` is not set (the WIT's default).
+pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
 /// Said whenever a literal token (not a `{{secret.key}}` reference) is configured.
 pub const PLAIN_TOKEN_WARNING: &str = "the Discord token is written in the configuration as plain \
      text; prefer `alerter secret create NAME --discord_token=...` and a {{NAME.discord_token}} \

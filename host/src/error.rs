@@ -24,6 +24,17 @@ pub enum CallError {
     /// The call ran past its wall-clock deadline.
     #[error("the call took longer than {0:?} and was cancelled")]
     Deadline(Duration),
+    /// The caller cancelled an ask ([`crate::Runtime::ask_until`]); the question was marked
+    /// as cancelled (`marked`), or marking it failed.
+    #[error("the ask was cancelled ({reason}){}", if *.marked { "" } else { "; the question could not be marked as cancelled" })]
+    Cancelled {
+        /// Why, as the caller said (for example "interrupted").
+        reason: String,
+        /// The question, if it had been posted.
+        question: Option<crate::types::QuestionRef>,
+        /// Whether the question now says it was cancelled.
+        marked: bool,
+    },
 }
 
 /// A configuration problem: nothing was sent.

@@ -7,11 +7,16 @@
 //! - Sockets, filesystem, environment, stdin: the guest's `WasiCtx` grants none of them.
 //! - Memory: a `StoreLimits` cap on linear memory.
 //! - CPU: fuel. Every executed wasm instruction costs fuel; waiting in a host call (a sleep, an
-//!   HTTP response) costs none, so a long `ask` is never mistaken for a busy loop. The call
-//!   traps when the budget is spent. Epoch interruption (a tick every [`EPOCH_TICK`]) makes a
-//!   running guest yield to the executor, so the wall-clock deadline fires even in a loop.
+//!   HTTP response) costs none. A call starts with [`Policy::cpu_budget`] and traps when it is
+//!   spent; every second the guest waits in a host call (one of at least [`MIN_EARNING_WAIT`])
+//!   earns back [`Policy::cpu_refill`], up to the budget. So a busy loop is stopped within the budget, while an `ask` that waits for days
+//!   and computes a little after each wait never runs dry. Epoch interruption (a tick every
+//!   [`EPOCH_TICK`]) makes a running guest yield to the executor, so the wall-clock deadline
+//!   fires even in a loop.
 //! - Wall clock: every call runs under a deadline (`tokio::time::timeout`), because epochs do
-//!   not fire while the guest waits in host I/O.
+//!   not fire while the guest waits in host I/O. The deadline is derived from the guest's own
+//!   bounds ([`Policy::call_bound`]): the time the call may wait plus one delivery deadline per
+//!   step, plus [`Policy::slack`], so the guest always gets to report its own outcome first.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -22,6 +27,9 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 /// Fuel per millisecond of CPU budget: roughly the wasm instructions a core runs in a
 /// millisecond (Cranelift code runs near one simple instruction per nanosecond).
 pub const FUEL_PER_MS: u64 = 1_000_000;
+
+/// The shortest host call that counts as waiting and earns CPU time back.
+pub const MIN_EARNING_WAIT: Duration = Duration::from_millis(1);
 
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(50);
@@ -34,12 +42,15 @@ pub struct Policy {
     pub allowed_origins: Vec<String>,
     /// Cap on the guest's linear memory, in bytes.
     pub memory_limit: usize,
-    /// Wasm execution time a call may use, metered as fuel (see [`FUEL_PER_MS`]).
+    /// Wasm execution time a call may use without waiting, metered as fuel (see
+    /// [`FUEL_PER_MS`]); also the most that waiting can earn back.
     pub cpu_budget: Duration,
-    /// Wall-clock bound of a `post` or a hook.
-    pub post_deadline: Duration,
-    /// Added to an `ask`'s own timeout to bound the whole call.
-    pub ask_margin: Duration,
+    /// Execution time earned back per second spent waiting in a host call (sleeping, on the
+    /// network), up to [`Policy::cpu_budget`]. Zero: one budget for the whole call.
+    pub cpu_refill: Duration,
+    /// Added to every call's wall-clock bound, on top of the guest's own (see
+    /// [`Policy::call_bound`]).
+    pub slack: Duration,
     /// Upper bound on any connect / first-byte / between-bytes timeout the guest asks for.
     pub max_request_timeout: Duration,
 }
@@ -50,8 +61,8 @@ impl Default for Policy {
             allowed_origins: Vec::new(),
             memory_limit: 64 << 20,
             cpu_budget: Duration::from_secs(10),
-            post_deadline: Duration::from_secs(180),
-            ask_margin: Duration::from_secs(60),
+            cpu_refill: Duration::from_millis(100),
+            slack: Duration::from_secs(10),
             max_request_timeout: Duration::from_secs(30),
         }
     }
@@ -84,6 +95,35 @@ impl Policy {
         (self.cpu_budget.as_millis() as u64)
             .saturating_mul(FUEL_PER_MS)
             .max(FUEL_PER_MS)
+    }
+
+    /// The fuel earned by waiting `waited` in one host call (see [`Policy::cpu_refill`]).
+    /// A call shorter than [`MIN_EARNING_WAIT`] earns nothing: it was work (reading the clock,
+    /// a stream write), not a wait, and a loop of such calls must not pay for itself.
+    pub fn fuel_earned(&self, waited: Duration) -> u64 {
+        if waited < MIN_EARNING_WAIT {
+            return 0;
+        }
+        let per_sec = self
+            .cpu_refill
+            .as_nanos()
+            .saturating_mul(u128::from(FUEL_PER_MS))
+            / 1_000_000;
+        u64::try_from(waited.as_nanos().saturating_mul(per_sec) / 1_000_000_000).unwrap_or(u64::MAX)
+    }
+
+    /// The fuel left after earning `earned` with `left` unspent: never above the budget.
+    pub fn refilled(&self, left: u64, earned: u64) -> u64 {
+        left.saturating_add(earned).min(self.cpu_fuel().max(left))
+    }
+
+    /// The wall-clock bound of a call that may wait `waiting` (an ask's timeout, a wait's
+    /// slice; zero for a post) and runs `steps` deliveries of at most `delivery` each (the
+    /// guest bounds every step by its delivery deadline), plus [`Policy::slack`].
+    pub fn call_bound(&self, waiting: Duration, steps: u32, delivery: Duration) -> Duration {
+        waiting
+            .saturating_add(delivery.saturating_mul(steps))
+            .saturating_add(self.slack)
     }
 }
 
@@ -213,6 +253,48 @@ mod tests {
         p.allow_url("https://hooks.example.com").unwrap();
         assert!(p.allows(&"https://hooks.example.com/a".parse().unwrap()));
         assert!(p.allow_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn waiting_earns_fuel_back_up_to_the_budget() {
+        let p = Policy {
+            cpu_budget: Duration::from_millis(50),
+            cpu_refill: Duration::from_millis(100),
+            ..Policy::default()
+        };
+        assert_eq!(p.fuel_earned(Duration::from_secs(1)), 100 * FUEL_PER_MS);
+        assert_eq!(p.fuel_earned(Duration::from_millis(10)), FUEL_PER_MS);
+        assert_eq!(p.fuel_earned(MIN_EARNING_WAIT), FUEL_PER_MS / 10);
+        assert_eq!(
+            p.fuel_earned(Duration::from_micros(999)),
+            0,
+            "a short host call is work, not a wait"
+        );
+        assert_eq!(p.refilled(10, 20), 30);
+        assert_eq!(
+            p.refilled(40 * FUEL_PER_MS, 20 * FUEL_PER_MS),
+            50 * FUEL_PER_MS
+        );
+        let none = Policy {
+            cpu_refill: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(none.fuel_earned(Duration::from_secs(3600)), 0);
+    }
+
+    #[test]
+    fn call_bounds_add_a_delivery_per_step_and_the_slack() {
+        let p = Policy {
+            slack: Duration::from_secs(10),
+            ..Policy::default()
+        };
+        let d = Duration::from_secs(30);
+        assert_eq!(p.call_bound(Duration::ZERO, 1, d), Duration::from_secs(40));
+        assert_eq!(
+            p.call_bound(Duration::from_secs(600), 3, d),
+            Duration::from_secs(700)
+        );
+        assert_eq!(p.call_bound(Duration::MAX, 3, d), Duration::MAX);
     }
 
     #[test]

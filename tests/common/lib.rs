@@ -57,22 +57,38 @@ pub fn config_for(emu: &Emulator, dir: &Path) -> PathBuf {
     path
 }
 
-/// Run `alerter` with `args`, `ALERTER_HOME` and the cache in `home`, optional stdin.
-pub fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+/// Start `alerter` with `args` as [`run`] does, stdin closed, output piped, and return at once
+/// (for tests that signal or kill it).
+pub fn spawn(home: &Path, args: &[&str]) -> std::process::Child {
+    command(home, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn alerter")
+}
+
+fn command(home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(alerter_bin());
     cmd.args(args)
         .env("ALERTER_HOME", home)
         .env("ALERTER_CACHE_DIR", shared_cache())
         .env_remove("ALERTER_CONFIG")
         .env_remove("ALERTER_DISCORD_TOKEN")
-        .env_remove("ALERTER_API_BASE_URL")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("ALERTER_API_BASE_URL");
+    cmd
+}
+
+/// Run `alerter` with `args`, `ALERTER_HOME` and the cache in `home`, optional stdin.
+pub fn run(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = command(home, args);
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn alerter");
     if let Some(input) = stdin {
         use std::io::Write;

@@ -13,14 +13,7 @@ fn params(ask: Option<AskSettings>) -> Params {
 }
 
 fn settings() -> AskSettings {
-    AskSettings {
-        timeout_ms: None,
-        poll_interval_ms: None,
-        approvers: vec![],
-        approver_roles: vec![],
-        ignore_case: false,
-        required_approvals: None,
-    }
+    AskSettings::default()
 }
 
 #[test]
@@ -126,6 +119,23 @@ fn invalid_keywords_and_ids_are_rejected_up_front() {
 }
 
 #[test]
+fn at_most_fifty_approvals_can_be_required() {
+    let with = |n: u32| {
+        let s = AskSettings {
+            required_approvals: Some(n),
+            ..settings()
+        };
+        Rules::from_params(&params(Some(s)), BOT)
+    };
+    assert_eq!(with(50).unwrap().required_approvals, 50);
+    let err = with(51).unwrap_err();
+    assert_eq!(
+        err,
+        AlertError::InvalidInput("required approvals must be at most 50".into())
+    );
+}
+
+#[test]
 fn entitlement_excludes_bots_and_honours_lists_and_roles() {
     let open = Rules::from_params(&params(None), BOT).unwrap();
     assert!(open.entitled(1, false, None));
@@ -155,9 +165,14 @@ fn entitlement_excludes_bots_and_honours_lists_and_roles() {
 #[test]
 fn instructions_name_keywords_and_timeout() {
     let r = Rules::from_params(&params(None), BOT).unwrap();
-    let text = r.instructions(300_000);
-    assert!(text.contains("`LGTM`") && text.contains("`reject`") && text.contains("5 min"));
+    let text = r.instructions(1_790_000_300_999);
+    assert!(text.contains("`LGTM`") && text.contains("`reject`"));
     assert!(text.contains("✅"));
+    assert!(
+        text.contains(" Open until <t:1790000300:f> (<t:1790000300:R>)."),
+        "the deadline in Discord's timestamp markup, whole seconds: {text}"
+    );
+    assert!(!text.contains('\n'), "one line: {text}");
     assert_eq!(human_duration(1_500), "1.5 s");
     assert_eq!(human_duration(7_200_000), "2 h");
 }
@@ -172,7 +187,7 @@ fn instructions_say_how_many_approvals_only_when_more_than_one() {
         };
         Rules::from_params(&params(Some(s)), BOT)
             .unwrap()
-            .instructions(60_000)
+            .instructions(1_790_000_060_000)
     };
     assert!(!with(None).contains("approvals needed"), "{}", with(None));
     assert!(!with(Some(1)).contains("approvals needed"));

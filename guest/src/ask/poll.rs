@@ -1,200 +1,347 @@
-//! One poll round of an ask, and what it remembers between rounds.
+//! One poll round of a `wait`, and what the call remembers between its rounds ([`Watch`]).
 //!
-//! `GET /channels/{c}/messages?after=<cursor>&limit=100` returns the messages after the cursor
-//! newest first, so each page is read sorted by id (oldest first) and the cursor moves to the
-//! largest id; a full page means there may be more, so the next page is fetched at once.
-//! Reactions carry no timestamps: each round reads the question's reactions and lists the
-//! users of every deciding emoji that someone besides the bot used; users already seen are
-//! skipped. Within a round, messages (in id order) come before reactions.
+//! A round reads, in order:
+//! 1. the messages after the cursor: `GET /channels/{c}/messages?after=<cursor>&limit=100`
+//!    returns them newest first, so each page is read sorted by id and a full page is followed
+//!    at once. A call's first round starts at the question, so a new process catches up on
+//!    everything; the cursor moves past each message once it is judged, so a catch-up that
+//!    fails halfway keeps what it read. A full page that does not move the cursor (a proxy
+//!    ignoring `after`) ends the reading for the round. The bot's own messages never answer;
+//!    its replies to the question that are reminders or the escalation are counted.
+//! 2. the question itself: if it carries an outcome record, that record is the answer (a
+//!    cancelled question is an error); otherwise its reactions: the users of every deciding
+//!    emoji that someone besides the bot used, paged by `after=<user id>` with the same
+//!    stall guard. Approvals by reaction are recomputed from these lists every round, so a ✅
+//!    removed before the quorum is reached withdraws the approval; approvals by message stay.
+//!    One person counts once, however many ways they approved.
+//! 3. if still undecided and before the deadline, the reminder or escalation that is due.
+//!
+//! A decision counts as soon as it is read: reads that fail later in the round do not lose it.
 //! See <https://discord.com/developers/docs/resources/message#get-channel-messages> and
 //! <https://discord.com/developers/docs/resources/message#get-reactions>.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use super::wire::{ChannelMessage, Member, User};
+use super::plan::{bot_id, guild_of, Plan, Roles, Target};
+use super::record::{read_outcome, Outcome};
+use super::remind::{ping_of, Ping, Sent};
+use super::wire::{ChannelMessage, User};
 use super::PAGE;
 use crate::approval::{Rules, Verdict};
-use crate::bindings::{AlertError, Answer, AnswerVia, Decision, Responder};
-use crate::discord::{encode_emoji, Transport};
+use crate::bindings::{AlertError, Answer, AnswerVia, Decision, Progress, Responder};
+use crate::discord::{encode_emoji, short, Transport};
 use crate::service::Service;
 use crate::snowflake;
 
-/// Everything the polling loop remembers between rounds.
-pub(super) struct Poll {
-    pub(super) channel: String,
-    pub(super) question: String,
-    pub(super) cursor: u64,
-    pub(super) seen_reactors: HashSet<(String, u64)>,
-    pub(super) roles: HashMap<u64, Option<Vec<String>>>,
-    pub(super) guild: Option<String>,
-    pub(super) approvals: Vec<Responder>,
-    pub(super) intent_warned: bool,
-}
+/// After a reminder or the escalation fails to send, wait this long before trying again.
+const PING_RETRY_MS: u64 = 60_000;
 
-/// One candidate answer, in the order it was seen.
-struct Seen {
-    user: Responder,
-    is_bot: bool,
-    verdict: Verdict,
-    via: AnswerVia,
-    at_ms: u64,
-}
-
-/// One round: new messages, then the question's reactions. `Some` when decided. The cursor
-/// and the reactors seen are committed only when the whole round worked, so an answer read in a
-/// round that later fails is read again next round instead of being lost.
-pub(super) fn poll_round<T: Transport>(
-    svc: &mut Service<T>,
-    rules: &Rules,
-    poll: &mut Poll,
-) -> Result<Option<Answer>, AlertError> {
-    let mut seen: Vec<Seen> = Vec::new();
-    let mut cursor = poll.cursor;
-    loop {
-        let path = format!(
-            "/channels/{}/messages?after={}&limit={PAGE}",
-            poll.channel, cursor
-        );
-        let route = format!("GET /channels/{}/messages", poll.channel);
-        let mut page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
-        let full = page.len() == PAGE;
-        page.sort_by_key(|m| snowflake::parse(&m.id).unwrap_or(0));
-        for m in page {
-            let Some(id) = snowflake::parse(&m.id) else {
-                continue;
-            };
-            if id <= cursor {
-                continue; // de-duplicate
-            }
-            cursor = id;
-            let Some(author) = snowflake::parse(&m.author.id) else {
-                continue;
-            };
-            // Only ordinary messages and replies: a system message (e.g. a thread named
-            // "LGTM" being created) carries text nobody typed as an answer.
-            if m.author.bot || author == rules.bot_id || !matches!(m.kind, 0 | 19) {
-                continue;
-            }
-            if m.content.is_empty()
-                && m.embeds.is_empty()
-                && m.attachments.is_empty()
-                && m.sticker_items.is_empty()
-            {
-                if !poll.intent_warned {
-                    poll.intent_warned = true;
-                    svc.client.notice(
-                        "messages from people arrive without text: keyword replies need the bot's \
-                         MESSAGE_CONTENT intent (Developer Portal > Bot > Privileged Gateway Intents), \
-                         or a reply that mentions the bot; reactions work without it",
-                    );
-                }
-                continue;
-            }
-            if let Some(verdict) = rules.match_text(&m.content) {
-                let reply = m.kind == 19
-                    && m.message_reference
-                        .as_ref()
-                        .and_then(|r| r.message_id.as_deref())
-                        == Some(poll.question.as_str());
-                seen.push(Seen {
-                    user: Responder {
-                        id: m.author.id.clone(),
-                        username: m.author.username.clone(),
-                    },
-                    is_bot: m.author.bot,
-                    verdict,
-                    via: if reply {
-                        AnswerVia::Reply
-                    } else {
-                        AnswerVia::Message
-                    },
-                    at_ms: snowflake::unix_ms(id),
-                });
-            }
-        }
-        if !full {
-            break;
-        }
-    }
-    let mut reactors = poll.seen_reactors.clone();
-    read_reactions(svc, rules, poll, &mut reactors, &mut seen)?;
-    for s in seen {
-        let user_id = snowflake::parse(&s.user.id).unwrap_or(0);
-        let roles = if rules.open_to_all() || rules.approvers.contains(&user_id) {
-            None
-        } else {
-            member_roles(svc, poll, user_id)?
-        };
-        if !rules.entitled(user_id, s.is_bot, roles.as_deref()) {
-            continue;
-        }
-        let at = snowflake::rfc3339(s.at_ms);
-        match s.verdict {
-            Verdict::Disapprove(k) => {
-                return Ok(Some(answer(
-                    poll,
-                    Decision::Disapproved,
-                    s.user,
-                    s.via,
-                    k,
-                    at,
-                )))
-            }
-            Verdict::Approve(k) => {
-                if !poll.approvals.iter().any(|r| r.id == s.user.id) {
-                    poll.approvals.push(s.user.clone());
-                }
-                if poll.approvals.len() >= rules.required_approvals as usize {
-                    return Ok(Some(answer(poll, Decision::Approved, s.user, s.via, k, at)));
-                }
-            }
-        }
-    }
-    poll.cursor = cursor;
-    poll.seen_reactors = reactors;
-    Ok(None)
-}
-
-fn answer(
-    poll: &Poll,
-    decision: Decision,
+/// One approval, or a disapproval, as it was read.
+#[derive(Debug, Clone)]
+struct Approval {
     user: Responder,
     via: AnswerVia,
     keyword: String,
-    at: String,
-) -> Answer {
-    Answer {
-        approved: decision == Decision::Approved,
-        decision,
-        responder: Some(user),
-        via: Some(via),
-        keyword: Some(keyword),
-        answered_at: at,
-        approvers: poll.approvals.clone(),
-        channel_id: poll.channel.clone(),
-        question_message_id: poll.question.clone(),
+    at_ms: u64,
+    /// Given by a message (lasting); else by a reaction (lasting while the reaction does).
+    by_message: bool,
+}
+
+/// A decision read in a round.
+struct Decided {
+    decision: Decision,
+    by: Approval,
+    approvers: Vec<Responder>,
+}
+
+/// What one `wait` call knows; nothing of it outlives the call.
+pub(super) struct Watch {
+    target: Target,
+    rules: Rules,
+    guild: Option<String>,
+    ready: bool,
+    cursor: u64,
+    /// Approvals in the order they were first read, one per person.
+    approvals: Vec<Approval>,
+    sent: Sent,
+    roles: Roles,
+    pings_paused_until_ms: u64,
+}
+
+impl Watch {
+    /// Nothing read yet: the cursor at the question.
+    pub(super) fn new(target: Target, plan: &Plan) -> Watch {
+        Watch {
+            cursor: target.id,
+            target,
+            rules: plan.rules.clone(),
+            guild: None,
+            ready: false,
+            approvals: Vec::new(),
+            sent: Sent::default(),
+            roles: Roles::default(),
+            pings_paused_until_ms: 0,
+        }
+    }
+
+    /// Where the question stands.
+    pub(super) fn progress(&self) -> Progress {
+        Progress {
+            approvers: self.approvals.iter().map(|a| a.user.clone()).collect(),
+            reminders_sent: self.sent.reminders,
+            escalated: self.sent.escalated,
+        }
+    }
+
+    /// The answer when the deadline passed at `now_ms` without a decision.
+    pub(super) fn timed_out(&self, now_ms: u64) -> Answer {
+        let p = self.progress();
+        Answer {
+            approved: false,
+            decision: Decision::TimedOut,
+            responder: None,
+            via: None,
+            keyword: None,
+            answered_at: snowflake::rfc3339(now_ms),
+            approvers: p.approvers,
+            channel_id: self.target.channel.clone(),
+            question_message_id: self.target.message.clone(),
+            reminders_sent: p.reminders_sent,
+            escalated: p.escalated,
+        }
+    }
+
+    fn answer(&self, d: Decided) -> Answer {
+        Answer {
+            approved: d.decision == Decision::Approved,
+            decision: d.decision,
+            responder: Some(d.by.user),
+            via: Some(d.by.via),
+            keyword: Some(d.by.keyword),
+            answered_at: snowflake::rfc3339(d.by.at_ms),
+            approvers: d.approvers,
+            channel_id: self.target.channel.clone(),
+            question_message_id: self.target.message.clone(),
+            reminders_sent: self.sent.reminders,
+            escalated: self.sent.escalated,
+        }
+    }
+
+    /// The bot's id and, for approver roles, the channel's server: once per call.
+    fn setup<T: Transport>(&mut self, svc: &mut Service<T>) -> Result<(), AlertError> {
+        if self.ready {
+            return Ok(());
+        }
+        if self.rules.bot_id == 0 {
+            self.rules.bot_id = bot_id(svc)?;
+        }
+        if !self.rules.approver_roles.is_empty() {
+            self.guild = Some(guild_of(svc, &self.target.channel)?);
+        }
+        self.ready = true;
+        Ok(())
+    }
+
+    fn entitled<T: Transport>(
+        &mut self,
+        svc: &mut Service<T>,
+        user: u64,
+        is_bot: bool,
+    ) -> Result<bool, AlertError> {
+        let r = &self.rules;
+        if is_bot || r.open_to_all() || r.approvers.contains(&user) {
+            return Ok(r.entitled(user, is_bot, None));
+        }
+        let roles = match &self.guild {
+            Some(g) => self.roles.of(svc, g, user)?,
+            None => None,
+        };
+        Ok(self.rules.entitled(user, is_bot, roles.as_deref()))
+    }
+
+    /// A decision once the approvals that `counts` reach the quorum: the one that reached it
+    /// decides, and the approvers are those counted up to it.
+    fn quorum(&self, counts: impl Fn(&Approval) -> bool) -> Option<Decided> {
+        let counted: Vec<&Approval> = self.approvals.iter().filter(|a| counts(a)).collect();
+        let need = self.rules.required_approvals as usize;
+        (counted.len() >= need).then(|| Decided {
+            decision: Decision::Approved,
+            by: counted[need - 1].clone(),
+            approvers: counted[..need].iter().map(|a| a.user.clone()).collect(),
+        })
+    }
+
+    fn disapproval(&self, by: Approval) -> Decided {
+        Decided {
+            decision: Decision::Disapproved,
+            by,
+            approvers: self.approvals.iter().map(|a| a.user.clone()).collect(),
+        }
     }
 }
 
-/// Add reactions that appeared since the last round to `seen`.
+/// One round; `Some` when decided (or already closed with an answer).
+pub(super) fn round<T: Transport>(
+    svc: &mut Service<T>,
+    plan: &Plan,
+    w: &mut Watch,
+    deadline_ms: u64,
+) -> Result<Option<Answer>, AlertError> {
+    w.setup(svc)?;
+    let held = read_messages(svc, w)?;
+    let (path, route) = w.target.path();
+    let q: ChannelMessage = match svc.client.get_json(&path, &route) {
+        Ok(q) => q,
+        Err(e) => return held.map(|d| Some(w.answer(d))).ok_or(e),
+    };
+    match read_outcome(&q.embeds, &w.target.channel, &w.target.message) {
+        Some(Outcome::Answered(a)) => return Ok(Some(a)),
+        Some(Outcome::Cancelled(why)) => {
+            return Err(AlertError::InvalidInput(format!(
+                "the question was cancelled{}; ask again for a decision",
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                }
+            )))
+        }
+        None => {}
+    }
+    if let Some(d) = held {
+        return Ok(Some(w.answer(d)));
+    }
+    if let Some(d) = read_reactions(svc, w, &q)? {
+        return Ok(Some(w.answer(d)));
+    }
+    send_due_ping(svc, plan, w, deadline_ms);
+    Ok(None)
+}
+
+/// Read the messages after the cursor, page after page, until one decides.
+fn read_messages<T: Transport>(
+    svc: &mut Service<T>,
+    w: &mut Watch,
+) -> Result<Option<Decided>, AlertError> {
+    let channel = w.target.channel.clone();
+    let route = format!("GET /channels/{channel}/messages");
+    loop {
+        let before = w.cursor;
+        let path = format!("/channels/{channel}/messages?after={before}&limit={PAGE}");
+        let mut page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
+        let full = page.len() == PAGE;
+        page.sort_by_key(|m| snowflake::parse(&m.id).unwrap_or(0));
+        for m in &page {
+            let Some(id) = snowflake::parse(&m.id).filter(|&id| id > w.cursor) else {
+                continue; // de-duplicate
+            };
+            let decided = judge_message(svc, w, m, id)?;
+            w.cursor = id;
+            if decided.is_some() {
+                return Ok(decided);
+            }
+        }
+        if !full {
+            return Ok(None);
+        }
+        if w.cursor <= before {
+            svc.client.notice(
+                "Discord returned a full page of messages that does not move past the last one \
+                 read; reading on next round",
+            );
+            return Ok(None);
+        }
+    }
+}
+
+/// What one message says, if it decides; counts the bot's own reminders and escalation.
+fn judge_message<T: Transport>(
+    svc: &mut Service<T>,
+    w: &mut Watch,
+    m: &ChannelMessage,
+    id: u64,
+) -> Result<Option<Decided>, AlertError> {
+    let Some(author) = snowflake::parse(&m.author.id) else {
+        return Ok(None);
+    };
+    let to_question = m
+        .message_reference
+        .as_ref()
+        .and_then(|r| r.message_id.as_deref())
+        == Some(w.target.message.as_str());
+    if author == w.rules.bot_id {
+        if let Some(ping) = ping_of(&m.content).filter(|_| to_question) {
+            w.sent.saw(id, ping, snowflake::unix_ms(id));
+        }
+        return Ok(None);
+    }
+    // Only ordinary messages and replies: a system message (e.g. a thread named "LGTM" being
+    // created) carries text nobody typed as an answer.
+    if m.author.bot || !matches!(m.kind, 0 | 19) {
+        return Ok(None);
+    }
+    if m.content.is_empty()
+        && m.embeds.is_empty()
+        && m.attachments.is_empty()
+        && m.sticker_items.is_empty()
+    {
+        svc.client.notice(
+            "messages from people arrive without text: keyword replies need the bot's \
+             MESSAGE_CONTENT intent (Developer Portal > Bot > Privileged Gateway Intents), \
+             or a reply that mentions the bot; reactions work without it",
+        );
+        return Ok(None);
+    }
+    let Some(verdict) = w.rules.match_text(&m.content) else {
+        return Ok(None);
+    };
+    if !w.entitled(svc, author, false)? {
+        return Ok(None);
+    }
+    let (approve, keyword) = match verdict {
+        Verdict::Approve(k) => (true, k),
+        Verdict::Disapprove(k) => (false, k),
+    };
+    let by = Approval {
+        user: Responder {
+            id: m.author.id.clone(),
+            username: m.author.username.clone(),
+        },
+        via: if m.kind == 19 && to_question {
+            AnswerVia::Reply
+        } else {
+            AnswerVia::Message
+        },
+        keyword,
+        at_ms: snowflake::unix_ms(id),
+        by_message: true,
+    };
+    if !approve {
+        return Ok(Some(w.disapproval(by)));
+    }
+    match w.approvals.iter_mut().find(|a| a.user.id == by.user.id) {
+        Some(earlier) => earlier.by_message = true,
+        None => w.approvals.push(by),
+    }
+    Ok(w.quorum(|a| a.by_message))
+}
+
+/// Read the question's deciding reactions; approvals by reaction are replaced by what the
+/// lists show now once every list was read.
 fn read_reactions<T: Transport>(
     svc: &mut Service<T>,
-    rules: &Rules,
-    poll: &Poll,
-    reactors: &mut HashSet<(String, u64)>,
-    seen: &mut Vec<Seen>,
-) -> Result<(), AlertError> {
-    let path = format!("/channels/{}/messages/{}", poll.channel, poll.question);
-    let route = format!("GET /channels/{}/messages/id", poll.channel);
-    let q: ChannelMessage = svc.client.get_json(&path, &route)?;
-    for r in q.reactions {
+    w: &mut Watch,
+    q: &ChannelMessage,
+) -> Result<Option<Decided>, AlertError> {
+    let mut current: HashSet<String> = HashSet::new();
+    for r in &q.reactions {
         let name = match (&r.emoji.id, &r.emoji.name) {
             (Some(id), Some(name)) => format!("{name}:{id}"),
             (None, Some(name)) => name.clone(),
             _ => continue,
         };
         // A custom emoji matches only as `name:id`, so a server emoji called "ok" is not ✅.
-        let Some(verdict) = rules.match_emoji(&name) else {
+        let Some(verdict) = w.rules.match_emoji(&name) else {
             continue;
         };
         // Only the bot's own reaction: nothing to read. Otherwise list the users every round:
@@ -203,66 +350,110 @@ fn read_reactions<T: Transport>(
             continue;
         }
         let now = svc.client.unix_ms();
-        let mut after: Option<String> = None;
-        loop {
-            let mut path = format!(
-                "/channels/{}/messages/{}/reactions/{}?limit={PAGE}",
-                poll.channel,
-                poll.question,
-                encode_emoji(&name)
-            );
-            if let Some(a) = &after {
-                path.push_str(&format!("&after={a}"));
+        for u in reactors(svc, &w.target, &name)? {
+            let Some(uid) = snowflake::parse(&u.id) else {
+                continue;
+            };
+            if u.bot || uid == w.rules.bot_id || !w.entitled(svc, uid, u.bot)? {
+                continue;
             }
-            let route = format!("GET /channels/{}/messages/reactions", poll.channel);
-            let users: Vec<User> = svc.client.get_json(&path, &route)?;
-            let full = users.len() == PAGE;
-            after = users.last().map(|u| u.id.clone());
-            for u in users {
-                let Some(uid) = snowflake::parse(&u.id) else {
-                    continue;
-                };
-                if !reactors.insert((name.clone(), uid)) || u.bot || uid == rules.bot_id {
-                    continue;
-                }
-                seen.push(Seen {
-                    user: Responder {
-                        id: u.id,
-                        username: u.username,
-                    },
-                    is_bot: u.bot,
-                    verdict: verdict.clone(),
-                    via: AnswerVia::Reaction,
-                    at_ms: now,
-                });
+            let by = Approval {
+                user: Responder {
+                    id: u.id.clone(),
+                    username: u.username,
+                },
+                via: AnswerVia::Reaction,
+                keyword: name.clone(),
+                at_ms: now,
+                by_message: false,
+            };
+            if matches!(verdict, Verdict::Disapprove(_)) {
+                return Ok(Some(w.disapproval(by)));
             }
-            if !full {
-                break;
+            current.insert(u.id);
+            if !w.approvals.iter().any(|a| a.user.id == by.user.id) {
+                w.approvals.push(by);
+            }
+            if let Some(d) = w.quorum(|a| a.by_message || current.contains(&a.user.id)) {
+                return Ok(Some(d));
             }
         }
     }
-    Ok(())
+    // Every list was read: an approval by reaction lasts only while the reaction does.
+    w.approvals
+        .retain(|a| a.by_message || current.contains(&a.user.id));
+    Ok(None)
 }
 
-/// A member's roles (cached); `None` when the user is not a member of the guild.
-fn member_roles<T: Transport>(
+/// Everyone who reacted with `emoji`, page after page.
+fn reactors<T: Transport>(
     svc: &mut Service<T>,
-    poll: &mut Poll,
-    user: u64,
-) -> Result<Option<Vec<String>>, AlertError> {
-    if let Some(r) = poll.roles.get(&user) {
-        return Ok(r.clone());
+    q: &Target,
+    emoji: &str,
+) -> Result<Vec<User>, AlertError> {
+    let route = format!("GET /channels/{}/messages/reactions", q.channel);
+    let mut out: Vec<User> = Vec::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let mut path = format!(
+            "/channels/{}/messages/{}/reactions/{}?limit={PAGE}",
+            q.channel,
+            q.message,
+            encode_emoji(emoji)
+        );
+        if let Some(a) = after {
+            path.push_str(&format!("&after={a}"));
+        }
+        let users: Vec<User> = svc.client.get_json(&path, &route)?;
+        let full = users.len() == PAGE;
+        let last = users.iter().filter_map(|u| snowflake::parse(&u.id)).max();
+        for u in users {
+            if snowflake::parse(&u.id).is_some_and(|id| seen.insert(id)) {
+                out.push(u);
+            }
+        }
+        if !full {
+            return Ok(out);
+        }
+        match last {
+            Some(l) if after.is_none_or(|a| l > a) => after = Some(l),
+            _ => {
+                svc.client.notice(
+                    "Discord returned a full page of reactions that does not move past the last \
+                     one read; reading on next round",
+                );
+                return Ok(out);
+            }
+        }
     }
-    let Some(guild) = poll.guild.clone() else {
-        return Ok(None);
+}
+
+/// Send the reminder or escalation that is due, if any. A failure is a notice, and pauses
+/// pings for a while; it never fails the round.
+fn send_due_ping<T: Transport>(svc: &mut Service<T>, plan: &Plan, w: &mut Watch, deadline_ms: u64) {
+    let now = svc.client.unix_ms();
+    if now >= deadline_ms || now < w.pings_paused_until_ms {
+        return;
+    }
+    let Some(ping) = plan.pings.due(w.target.asked_ms(), &w.sent, now) else {
+        return;
     };
-    let path = format!("/guilds/{guild}/members/{user}");
-    let route = format!("GET /guilds/{guild}/members");
-    let roles = match svc.client.get_json::<Member>(&path, &route) {
-        Ok(m) => Some(m.roles),
-        Err(AlertError::NotFound(_)) => None,
-        Err(e) => return Err(e),
-    };
-    poll.roles.insert(user, roles.clone());
-    Ok(roles)
+    let body = plan.pings.message(ping, w.target.id, &w.sent, deadline_ms);
+    match svc.create(&w.target.channel, &body) {
+        Ok(created) => {
+            let id = snowflake::parse(&created.id).unwrap_or(0);
+            let at = if id == 0 { now } else { snowflake::unix_ms(id) };
+            w.sent.saw(id, ping, at);
+        }
+        Err(e) => {
+            let what = match ping {
+                Ping::Reminder => "reminder",
+                Ping::Escalation => "escalation",
+            };
+            svc.client
+                .notice(&format!("could not send the {what}: {}", short(&e)));
+            w.pings_paused_until_ms = now.saturating_add(PING_RETRY_MS);
+        }
+    }
 }

@@ -1,6 +1,14 @@
 //! `ask` against a scripted [`FakeTransport`]: replies are served in request order and the
 //! clock is virtual. Where the order of requests is the point, a test compares the whole list
-//! of requests made (method and path, in order).
+//! of requests made (method and path, in order). The tests in the submodules run longer
+//! scenarios against a simulated channel (`sim.rs`).
+
+mod backoff;
+mod key;
+mod reactions;
+mod remind;
+mod sim;
+mod steps;
 
 use super::ask;
 use crate::bindings::{
@@ -19,8 +27,9 @@ const BOT: &str = "222222222222222222";
 const ALICE: &str = "333333333333333333";
 const BOB: &str = "444444444444444444";
 const CAROL: &str = "555555555555555555";
-/// The question's message id; every answer's id is `Q + n`.
-const Q: u64 = 500_000_000_000_000_000;
+/// The question's message id, asked when the fake's clock starts (Unix ms 1_790_001_000_000);
+/// every answer's id is `Q + n`, in the same millisecond.
+const Q: u64 = (1_790_001_000_000 - crate::snowflake::DISCORD_EPOCH_MS) << 22;
 const SEC: u64 = 1_000_000_000;
 
 fn settings(delivery_deadline_ms: u64) -> Settings {
@@ -41,10 +50,7 @@ fn ask_settings() -> AskSettings {
     AskSettings {
         timeout_ms: Some(60_000),
         poll_interval_ms: Some(1_000),
-        approvers: vec![],
-        approver_roles: vec![],
-        ignore_case: false,
-        required_approvals: None,
+        ..AskSettings::default()
     }
 }
 
@@ -103,20 +109,28 @@ fn question_with_checks(count: u32) -> String {
     )
 }
 
-/// Replies up to the first poll: the bot, the posted question, its two reactions.
+/// Replies up to the first poll: `open` posts the question and adds its two reactions (with
+/// approver roles it first checks the channel is a server's), then `wait` reads the bot's id
+/// (and the channel's server).
 fn started(roles: bool) -> FakeTransport {
     let mut t = FakeTransport::new();
-    t.reply(200, &user(BOT, "alerter", true));
+    let channel = format!(r#"{{"id":"{CHANNEL}","guild_id":"{GUILD}"}}"#);
     if roles {
-        t.reply(
-            200,
-            &format!(r#"{{"id":"{CHANNEL}","guild_id":"{GUILD}"}}"#),
-        );
+        t.reply(200, &channel);
     }
     t.reply(200, &format!(r#"{{"id":"{Q}","channel_id":"{CHANNEL}"}}"#))
         .reply(204, "")
-        .reply(204, "");
+        .reply(204, "")
+        .reply(200, &user(BOT, "alerter", true));
+    if roles {
+        t.reply(200, &channel);
+    }
     t
+}
+
+/// Replies to `close`: the question read back (still open), then the edit.
+fn closed(t: &mut FakeTransport) {
+    t.reply(200, &question_with_checks(1)).reply(200, "{}");
 }
 
 /// One quiet poll round: these messages, no reactions but the bot's.
@@ -158,11 +172,16 @@ fn patch() -> String {
 /// The requests up to the first poll.
 fn start_requests() -> Vec<String> {
     vec![
-        "GET /users/@me".into(),
         format!("POST /channels/{CHANNEL}/messages"),
         format!("PUT /channels/{CHANNEL}/messages/{Q}/reactions/%E2%9C%85/@me"),
         format!("PUT /channels/{CHANNEL}/messages/{Q}/reactions/%E2%9D%8C/@me"),
+        "GET /users/@me".into(),
     ]
+}
+
+/// The requests of `close`.
+fn close_requests() -> [String; 2] {
+    [question_get(), patch()]
 }
 
 fn patch_body(t: &FakeTransport) -> serde_json::Value {
@@ -185,19 +204,15 @@ fn a_full_page_is_followed_at_once_in_the_same_round() {
         .collect();
     t.reply(200, &page(&full))
         .reply(200, &page(&[msg(101, ALICE, "alice", "LGTM")]))
-        .reply(200, &question_with_checks(1))
-        .reply(200, "{}");
+        .reply(200, &question_with_checks(1));
+    closed(&mut t);
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Approved);
     assert_eq!(responder(&answer), ALICE);
     let mut expected = start_requests();
-    expected.extend([
-        messages_after(Q),
-        messages_after(Q + 100),
-        question_get(),
-        patch(),
-    ]);
+    expected.extend([messages_after(Q), messages_after(Q + 100), question_get()]);
+    expected.extend(close_requests());
     assert_eq!(requests(&t), expected);
     assert!(
         t.sleeps.is_empty(),
@@ -218,12 +233,13 @@ fn the_cursor_moves_to_the_largest_id_and_the_next_round_starts_there() {
         ],
     );
     round(&mut t, &[msg(4, ALICE, "alice", "LGTM")]);
-    t.reply(200, "{}");
+    closed(&mut t);
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     assert_eq!(responder(&answer.unwrap()), ALICE);
     let mut expected = start_requests();
     expected.extend([messages_after(Q), question_get()]);
-    expected.extend([messages_after(Q + 3), question_get(), patch()]);
+    expected.extend([messages_after(Q + 3), question_get()]);
+    expected.extend(close_requests());
     assert_eq!(requests(&t), expected);
     assert_eq!(t.sleeps, [SEC], "one poll interval between the rounds");
 }
@@ -236,7 +252,7 @@ fn a_page_is_read_oldest_first() {
         &mut t,
         &[msg(2, BOB, "bob", "LGTM"), msg(1, ALICE, "alice", "no")],
     );
-    t.reply(200, "{}");
+    closed(&mut t);
     let (answer, _) = run(t, &params(ask_settings()), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Disapproved);
@@ -258,8 +274,8 @@ fn a_reaction_answers_and_the_bots_own_reaction_is_not_listed() {
                 user(BOT, "alerter", true),
                 user(ALICE, "alice", false)
             ),
-        )
-        .reply(200, "{}");
+        );
+    closed(&mut t);
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Approved);
@@ -272,8 +288,8 @@ fn a_reaction_answers_and_the_bots_own_reaction_is_not_listed() {
         messages_after(Q),
         question_get(),
         format!("GET /channels/{CHANNEL}/messages/{Q}/reactions/%E2%9C%85?limit=100"),
-        patch(),
     ]);
+    expected.extend(close_requests());
     assert_eq!(requests(&t), expected);
 }
 
@@ -292,7 +308,7 @@ fn two_distinct_approvers_are_needed_and_the_same_person_twice_counts_once() {
         ],
     );
     round(&mut t, &[msg(4, BOB, "bob", "ok")]);
-    t.reply(200, "{}");
+    closed(&mut t);
     let (answer, t) = run(t, &params(s), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Approved);
@@ -313,7 +329,7 @@ fn a_disapproval_ends_the_ask_even_with_approvals_pending() {
         &mut t,
         &[msg(2, BOB, "bob", "reject"), msg(1, ALICE, "alice", "LGTM")],
     );
-    t.reply(200, "{}");
+    closed(&mut t);
     let (answer, t) = run(t, &params(s), 30_000);
     let answer = answer.unwrap();
     assert!(!answer.approved);
@@ -322,33 +338,30 @@ fn a_disapproval_ends_the_ask_even_with_approvals_pending() {
     assert_eq!(answer.keyword.as_deref(), Some("reject"));
     assert_eq!(answer.approvers.len(), 1, "alice's approval is reported");
     assert!(t.sleeps.is_empty());
-    assert_eq!(patch_body(&t)["embeds"][1]["title"], "❌ Declined");
+    assert_eq!(patch_body(&t)["embeds"][0]["title"], "❌ Declined");
 }
 
 #[test]
-fn a_round_that_fails_after_reading_an_answer_reads_it_again() {
-    // The messages page holds the answer, then reading the reactions fails (a 500, and the
-    // retry budget of 300 ms allows one retry). The round's cursor must not be committed.
+fn an_answer_read_in_a_round_counts_even_if_a_later_read_fails() {
+    // The messages page holds the answer, then reading the question fails (a 500, and the
+    // delivery deadline of 300 ms allows one retry). The answer read stands: no second round.
     let mut t = started(false);
     t.reply(200, &page(&[msg(1, ALICE, "alice", "LGTM")]))
         .reply(500, r#"{"message":"boom","code":0}"#)
         .reply(500, r#"{"message":"boom","code":0}"#);
-    round(&mut t, &[msg(1, ALICE, "alice", "LGTM")]);
-    t.reply(200, "{}");
+    closed(&mut t);
     let (answer, t) = run(t, &params(ask_settings()), 300);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Approved);
     assert_eq!(responder(&answer), ALICE);
     let mut expected = start_requests();
     expected.extend([messages_after(Q), question_get(), question_get()]);
-    expected.extend([messages_after(Q), question_get(), patch()]);
+    expected.extend(close_requests());
     assert_eq!(requests(&t), expected);
     assert!(
-        t.notices
-            .iter()
-            .any(|n| n.starts_with("polling failed, will retry")),
-        "{:?}",
-        t.notices
+        t.sleeps.iter().all(|s| *s < SEC),
+        "no poll interval slept: {:?}",
+        t.sleeps
     );
 }
 
@@ -373,8 +386,8 @@ fn a_round_that_fails_after_reading_a_reaction_reads_it_again() {
     t.reply(200, "[]")
         .reply(200, &question_with_checks(2))
         .reply(200, &reactors)
-        .reply(200, &format!(r#"{{"roles":["{ROLE}"]}}"#))
-        .reply(200, "{}");
+        .reply(200, &format!(r#"{{"roles":["{ROLE}"]}}"#));
+    closed(&mut t);
     let (answer, t) = run(t, &params(s), 300);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Approved);
@@ -383,11 +396,20 @@ fn a_round_that_fails_after_reading_a_reaction_reads_it_again() {
     let users = format!("GET /channels/{CHANNEL}/messages/{Q}/reactions/%E2%9C%85?limit=100");
     let member = format!("GET /guilds/{GUILD}/members/{CAROL}");
     let mut expected = start_requests();
-    expected.insert(1, format!("GET /channels/{CHANNEL}"));
+    expected.insert(0, format!("GET /channels/{CHANNEL}"));
+    expected.push(format!("GET /channels/{CHANNEL}"));
     expected.extend([messages_after(Q), question_get(), users.clone()]);
     expected.extend([member.clone(), member.clone()]);
-    expected.extend([messages_after(Q), question_get(), users, member, patch()]);
+    expected.extend([messages_after(Q), question_get(), users, member]);
+    expected.extend(close_requests());
     assert_eq!(requests(&t), expected);
+    assert!(
+        t.notices
+            .iter()
+            .any(|n| n.starts_with("polling failed, will retry")),
+        "{:?}",
+        t.notices
+    );
 }
 
 #[test]
@@ -422,7 +444,7 @@ fn nobody_answering_times_out_at_the_deadline() {
     for _ in 0..4 {
         round(&mut t, &[]);
     }
-    t.reply(200, "{}");
+    closed(&mut t);
     let start = t.now;
     let (answer, t) = run(t, &params(s), 30_000);
     let answer = answer.unwrap();
@@ -437,13 +459,13 @@ fn nobody_answering_times_out_at_the_deadline() {
     assert_eq!(t.sleeps.len(), 3, "{:?}", t.sleeps);
     assert_eq!(t.sleeps[..2], [2 * SEC, 2 * SEC]);
     assert!(t.sleeps[2] < SEC, "{:?}", t.sleeps);
-    let (last_round, at) = &t.sent[t.sent.len() - 3];
+    let (last_round, at) = &t.sent[t.sent.len() - 4];
     assert_eq!(
         format!("GET {}", last_round.url.strip_prefix(API).unwrap()),
         messages_after(Q)
     );
     assert!(*at - start >= 5 * SEC && *at - start < 5 * SEC + SEC / 100);
-    let outcome = &patch_body(&t)["embeds"][1];
+    let outcome = &patch_body(&t)["embeds"][0];
     assert_eq!(outcome["title"], "⌛ Timed out: no decision");
     assert_eq!(
         outcome["description"],
@@ -452,15 +474,22 @@ fn nobody_answering_times_out_at_the_deadline() {
 }
 
 #[test]
-fn the_question_is_edited_to_show_the_outcome() {
+fn the_question_is_read_back_and_edited_to_show_the_outcome() {
     let mut t = started(false);
     round(&mut t, &[reply(1, ALICE, "alice", "LGTM")]);
-    t.reply(200, "{}");
+    // The question as Discord returns it: with fields of its own that an edit must not send.
+    let embed = r#"{"type":"rich","title":"Deploy to prod?","description":"Answer","color":3447003,
+        "timestamp":"2026-11-28T04:07:25.123000+00:00","fields":[{"name":"k","value":"v","inline":true}],
+        "image":{"url":"https://example.com/a.png","proxy_url":"https://media.example/a","width":8,"height":8},
+        "footer":{"text":"alerter key: k1","icon_url":null}}"#;
+    let question = format!(
+        r#"{{"id":"{Q}","content":"","author":{},"embeds":[{embed}],"reactions":[]}}"#,
+        user(BOT, "alerter", true)
+    );
+    t.reply(200, &question).reply(200, "{}");
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.via, Some(AnswerVia::Reply));
-    let (posted, _) = &t.sent[1];
-    let posted: serde_json::Value = serde_json::from_slice(posted.body.as_ref().unwrap()).unwrap();
     let body = patch_body(&t);
     assert_eq!(
         body.as_object().unwrap().keys().collect::<Vec<_>>(),
@@ -470,8 +499,12 @@ fn the_question_is_edited_to_show_the_outcome() {
     let embeds = body["embeds"].as_array().unwrap();
     assert_eq!(embeds.len(), 2);
     assert_eq!(
-        embeds[0], posted["embeds"][0],
-        "the question stays as it was"
+        embeds[0],
+        serde_json::json!({"title": "Deploy to prod?", "description": "Answer", "color": 3447003,
+            "timestamp": "2026-11-28T04:07:25.123000+00:00",
+            "fields": [{"name": "k", "value": "v", "inline": true}],
+            "image": {"url": "https://example.com/a.png"}, "footer": {"text": "alerter key: k1"}}),
+        "the question stays as it was, key marker included"
     );
     assert_eq!(embeds[1]["title"], "✅ Approved");
     assert_eq!(
@@ -480,13 +513,16 @@ fn the_question_is_edited_to_show_the_outcome() {
     );
     assert_eq!(embeds[1]["color"], 0x2E_CC71);
     assert_eq!(embeds[1]["timestamp"], answer.answered_at.as_str());
+    assert_eq!(embeds[1]["footer"]["text"], "alerter outcome");
+    sim::check(&body, "MessageEditRequestPartial");
 }
 
 #[test]
 fn a_failed_edit_is_a_notice_not_an_error() {
     let mut t = started(false);
     round(&mut t, &[msg(1, ALICE, "alice", "LGTM")]);
-    t.reply(403, r#"{"message":"Missing Permissions","code":50013}"#);
+    t.reply(200, &question_with_checks(1))
+        .reply(403, r#"{"message":"Missing Permissions","code":50013}"#);
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     assert_eq!(answer.unwrap().decision, Decision::Approved);
     assert!(
@@ -516,8 +552,8 @@ fn a_system_message_never_answers_even_with_a_keyword_as_its_text() {
         &[typed(1, ALICE, 18, "LGTM"), typed(2, ALICE, 7, "yes")],
     );
     t.reply(200, &page(&[msg(3, ALICE, "alice", "no")]))
-        .reply(200, &question_with_checks(1))
-        .reply(200, "{}");
+        .reply(200, &question_with_checks(1));
+    closed(&mut t);
     let (answer, _) = run(t, &params(ask_settings()), 30_000);
     let answer = answer.unwrap();
     assert_eq!(answer.decision, Decision::Disapproved, "{answer:?}");
@@ -534,8 +570,8 @@ fn only_a_reply_to_the_question_counts_as_a_reply() {
         Q - 5
     );
     t.reply(200, &page(&[to_other]))
-        .reply(200, &question_with_checks(1))
-        .reply(200, "{}");
+        .reply(200, &question_with_checks(1));
+    closed(&mut t);
     let (answer, _) = run(t, &params(ask_settings()), 30_000);
     assert_eq!(
         answer.unwrap().via,
@@ -553,8 +589,8 @@ fn messages_without_text_warn_about_the_intent_once() {
     );
     round(&mut t, &[msg(3, ALICE, "alice", "")]);
     t.reply(200, &page(&[msg(4, ALICE, "alice", "yes")]))
-        .reply(200, &question_with_checks(1))
-        .reply(200, "{}");
+        .reply(200, &question_with_checks(1));
+    closed(&mut t);
     let (answer, t) = run(t, &params(ask_settings()), 30_000);
     assert_eq!(answer.unwrap().decision, Decision::Approved);
     let warnings = t
@@ -574,8 +610,8 @@ fn a_custom_emoji_keyword_answers_by_reaction_as_name_and_id() {
     );
     t.reply(200, "[]")
         .reply(200, &party)
-        .reply(200, &format!("[{}]", user(ALICE, "alice", false)))
-        .reply(200, "{}");
+        .reply(200, &format!("[{}]", user(ALICE, "alice", false)));
+    closed(&mut t);
     let mut p = params(ask_settings());
     p.approve_keywords = Some(vec!["party:123456789012345678".into()]);
     let (answer, t) = run(t, &p, 30_000);

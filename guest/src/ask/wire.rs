@@ -1,9 +1,11 @@
-//! The parts of Discord's objects that polling reads: messages from
+//! The parts of Discord's objects that an ask reads: messages from
 //! `GET /channels/{c}/messages` (<https://discord.com/developers/docs/resources/message#get-channel-messages>),
-//! the question with its reactions, the users of a reaction, the channel's guild and a guild
-//! member's roles. Missing optional fields read as empty.
+//! the question with its reactions and embeds, the users of a reaction, the channel's guild
+//! and a guild member's roles. Missing optional fields read as empty.
 
 use serde::Deserialize;
+
+use crate::render::Embed;
 
 /// A user (an author, or someone who reacted).
 #[derive(Debug, Deserialize)]
@@ -32,7 +34,7 @@ pub(super) struct ChannelMessage {
     #[serde(default)]
     pub(super) message_reference: Option<Reference>,
     #[serde(default)]
-    pub(super) embeds: Vec<serde_json::Value>,
+    pub(super) embeds: Vec<Embed>,
     #[serde(default)]
     pub(super) attachments: Vec<serde_json::Value>,
     #[serde(default)]

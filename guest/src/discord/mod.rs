@@ -12,10 +12,14 @@
 //! `X-RateLimit-Remaining` hit 0 is waited out before the next request to it. Creating a
 //! message is safe to retry because every create carries a `nonce` with `enforce_nonce`, so
 //! Discord returns the first message instead of creating a second.
+//!
+//! A delivery ([`Client::begin_delivery`]) gives several requests one shared deadline; notices
+//! to the operator are bounded per call ([`notices`]).
 
 mod errors;
 #[cfg(test)]
 pub mod fake;
+pub mod notices;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -25,6 +29,7 @@ use serde_json::Value;
 use crate::bindings::{AlertError, RateLimit};
 use crate::ratelimit::{BucketInfo, Permit, RateLimiter, TooLate};
 use errors::{is_transient, rate_limit_error, retry_after_header_ms, ErrorBody};
+use notices::{Line, Notices, SUPPRESSED};
 
 pub use errors::{api_error, short};
 pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
@@ -53,6 +58,10 @@ pub struct Client<T: Transport> {
     limits: RateLimiter,
     /// While set, every request shares this absolute deadline (one delivery of several parts).
     delivery_until_ns: Option<u64>,
+    /// Deliveries begun and not yet ended: only the outermost sets and clears the deadline.
+    delivery_depth: u32,
+    /// What was told to the operator in this call.
+    notices: Notices,
 }
 
 impl<T: Transport> Client<T> {
@@ -65,19 +74,29 @@ impl<T: Transport> Client<T> {
             deadline_ns: deadline_ms.saturating_mul(MS),
             limits: RateLimiter::new(),
             delivery_until_ns: None,
+            delivery_depth: 0,
+            notices: Notices::new(),
         }
     }
 
     /// Start one delivery: until [`Client::end_delivery`], all requests together must finish
-    /// within the delivery deadline (instead of each request getting its own).
+    /// within the delivery deadline (instead of each request getting its own). Deliveries
+    /// nest: inside one, beginning another keeps the outer deadline, so a step made of several
+    /// deliveries (the question's parts, then its reactions) is still bounded by one.
     pub fn begin_delivery(&mut self) {
-        let now = self.transport.now_ns();
-        self.delivery_until_ns = Some(now.saturating_add(self.deadline_ns));
+        if self.delivery_depth == 0 {
+            let now = self.transport.now_ns();
+            self.delivery_until_ns = Some(now.saturating_add(self.deadline_ns));
+        }
+        self.delivery_depth += 1;
     }
 
-    /// End the delivery begun by [`Client::begin_delivery`].
+    /// End the delivery begun by the matching [`Client::begin_delivery`].
     pub fn end_delivery(&mut self) {
-        self.delivery_until_ns = None;
+        self.delivery_depth = self.delivery_depth.saturating_sub(1);
+        if self.delivery_depth == 0 {
+            self.delivery_until_ns = None;
+        }
     }
 
     /// Monotonic time in nanoseconds.
@@ -100,9 +119,21 @@ impl<T: Transport> Client<T> {
         self.transport.random_u64()
     }
 
-    /// Tell the operator something (never a secret).
+    /// Tell the operator something (never a secret), bounded per call: a text already told is
+    /// only counted, and past [`notices::MAX_DISTINCT`] texts the rest is suppressed.
     pub fn notice(&mut self, text: &str) {
-        self.transport.notice(text);
+        match self.notices.admit(text) {
+            Some(Line::Text) => self.transport.notice(text),
+            Some(Line::Suppressed) => self.transport.notice(SUPPRESSED),
+            None => {}
+        }
+    }
+
+    /// At the end of a call: one line about the notices held back, if any were.
+    pub fn finish_notices(&mut self) {
+        if let Some(line) = self.notices.summary() {
+            self.transport.notice(&line);
+        }
     }
 
     /// The transport, to script it.
@@ -115,6 +146,12 @@ impl<T: Transport> Client<T> {
     #[cfg(test)]
     pub fn transport_ref(&self) -> &T {
         &self.transport
+    }
+
+    /// The transport back, to hand it to another client (another process, in a test).
+    #[cfg(test)]
+    pub fn into_transport(self) -> T {
+        self.transport
     }
 
     /// `GET path` and decode the JSON answer.

@@ -336,3 +336,52 @@ fn notices_describe_errors_briefly() {
     };
     assert_eq!(short(&AlertError::RateLimited(rl)), "slow down");
 }
+
+#[test]
+fn a_delivery_begun_inside_another_keeps_the_outer_deadline() {
+    // Four requests that each fail once (a 500) and then work: alone each fits in a 400 ms
+    // deadline, but inside one delivery of 400 ms they cannot all get through.
+    let mut t = FakeTransport::new();
+    for _ in 0..4 {
+        t.reply(500, r#"{"message":"boom","code":0}"#)
+            .reply(200, "{}");
+    }
+    let mut c = client(t, 400);
+    c.begin_delivery();
+    let start = c.now_ns();
+    let mut results = Vec::new();
+    for _ in 0..4 {
+        c.begin_delivery(); // e.g. posting the parts, inside `open`
+        results.push(post(&mut c).is_ok());
+        c.end_delivery();
+    }
+    c.end_delivery();
+    assert!(results.contains(&false), "{results:?}");
+    assert!(c.now_ns() - start <= 400 * MS);
+    // Once the outer delivery ended, a request gets a deadline of its own again.
+    let mut t = FakeTransport::new();
+    t.reply(500, r#"{"message":"boom","code":0}"#)
+        .reply(200, "{}");
+    *c.transport() = t;
+    assert!(post(&mut c).is_ok());
+}
+
+#[test]
+fn notices_are_told_once_each_and_at_most_twenty_then_summed_up() {
+    let mut c = client(FakeTransport::new(), 1_000);
+    for _ in 0..100 {
+        c.notice("polling failed, will retry: HTTP 500: boom");
+    }
+    for i in 0..30 {
+        c.notice(&format!("distinct {i}"));
+    }
+    c.finish_notices();
+    let told = &c.transport_ref().notices;
+    assert_eq!(told.len(), 1 + 19 + 1 + 1, "{told:#?}");
+    assert_eq!(told[0], "polling failed, will retry: HTTP 500: boom");
+    assert_eq!(told[20], "further warnings suppressed");
+    assert_eq!(
+        told[21],
+        "110 more warnings not shown (repeats or past the first 20)"
+    );
+}

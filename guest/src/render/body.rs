@@ -1,10 +1,19 @@
 //! The request body of `POST /channels/{id}/messages` as serde types, holding only the fields the
 //! flavor sends; `None` and empty lists are left out of the JSON. Field names are Discord's:
 //! <https://discord.com/developers/docs/resources/message#create-message>.
+//!
+//! Embeds also deserialize from a message Discord returns, keeping only these fields (Discord
+//! adds `type`, `proxy_url`, sizes and the like), so a question read back can be sent again in
+//! an edit exactly as it was posted.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::len;
+
+/// A value Discord may send as `null`: read as its default.
+fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 /// `POST /channels/{id}/messages` body.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -29,7 +38,8 @@ pub struct CreateMessage {
 }
 
 /// One embed.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Embed {
     /// The title line.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,12 +54,12 @@ pub struct Embed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     /// Name/value pairs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub fields: Vec<Field>,
     /// A large image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
-    /// Small text at the bottom (the part marker).
+    /// Small text at the bottom (the part marker, a question's key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub footer: Option<Footer>,
 }
@@ -69,27 +79,35 @@ impl Embed {
 }
 
 /// One embed field.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Field {
     /// The field's name.
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// The field's value.
+    #[serde(deserialize_with = "nullable")]
     pub value: String,
     /// Shown side by side with its inline neighbours.
+    #[serde(deserialize_with = "nullable")]
     pub inline: bool,
 }
 
 /// An embed image.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Image {
     /// An http(s) URL.
+    #[serde(deserialize_with = "nullable")]
     pub url: String,
 }
 
 /// An embed footer.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Footer {
     /// The footer's text.
+    #[serde(deserialize_with = "nullable")]
     pub text: String,
 }
 

@@ -3,18 +3,18 @@
 //! the per-message embed limits. Part markers and mentions are added by [`super::render`].
 
 use super::body::{CreateMessage, Embed, Field, Image};
-use super::limits::{
-    self, CONTENT_CHUNK, DESCRIPTION_CHUNK, FIELD_CHUNK, INLINE_MAX, MESSAGE_BUDGET,
-};
+use super::limits::{self, DESCRIPTION_CHUNK, FIELD_CHUNK, INLINE_MAX, MESSAGE_BUDGET};
 use super::split::{split_text, take_units};
 use super::{color, len, Document};
 use crate::bindings::Severity;
 
-/// Plain text as content chunks: the ping line, the text, then the trailer.
+/// Plain text as content chunks of at most `chunk` (plus fence repairs): the ping line, the
+/// text, then the trailer.
 pub(super) fn plain_messages(
     text: &str,
     trailer: Option<&str>,
     ping: Option<&str>,
+    chunk: usize,
 ) -> Vec<CreateMessage> {
     let mut full = String::new();
     if let Some(p) = ping {
@@ -26,7 +26,7 @@ pub(super) fn plain_messages(
         full.push_str("\n\n");
         full.push_str(t);
     }
-    split_text(&full, CONTENT_CHUNK)
+    split_text(&full, chunk)
         .into_iter()
         .map(|chunk| CreateMessage {
             content: Some(chunk),

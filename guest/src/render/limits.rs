@@ -35,6 +35,11 @@ pub const NONCE: usize = 25;
 /// User ids, and separately role ids, in `allowed_mentions`.
 pub const MENTIONS: usize = 100;
 
+/// Characters of a message marker (an ask's key line), see `Document::marker`. Room for it is
+/// kept: the part marker and it stay within [`FOOTER`], and within [`CONTENT`] and
+/// [`EMBED_TOTAL`] on top of the budgets below.
+pub const MARKER: usize = 100;
+
 // The renderer's own budgets. Room is kept free for part markers and fence repairs, so a chunk
 // never overflows once marked.
 

@@ -47,6 +47,10 @@ pub struct Document {
     pub severity: Option<Severity>,
     /// A line appended after the body (e.g. how to answer an ask).
     pub trailer: Option<String>,
+    /// A short note identifying the message (an ask's key), at most [`limits::MARKER`]
+    /// characters on one line: the first message carries it in its first embed's footer, or
+    /// without embeds as its last content line (`-# ` subtext), after the part marker.
+    pub marker: Option<String>,
 }
 
 impl Document {
@@ -193,6 +197,15 @@ pub fn render(
             )));
         }
     }
+    let marker = match doc.marker.as_deref() {
+        Some(m) if len(m) > limits::MARKER || m.contains(['\n', '\r']) || m.trim().is_empty() => {
+            return Err(AlertError::InvalidInput(format!(
+                "a message marker must be one line of at most {} characters",
+                limits::MARKER
+            )))
+        }
+        other => other,
+    };
     let ping_line = ping_line(mentions);
     let mut messages = match &doc.plain {
         Some(text)
@@ -202,7 +215,9 @@ pub fn render(
                 && doc.fields.is_empty()
                 && doc.images.is_empty() =>
         {
-            embeds::plain_messages(text, doc.trailer.as_deref(), ping_line.as_deref())
+            // Room for the marker line in every chunk keeps the first one within the limit.
+            let chunk = limits::CONTENT_CHUNK - marker.map_or(0, |_| limits::MARKER + 6);
+            embeds::plain_messages(text, doc.trailer.as_deref(), ping_line.as_deref(), chunk)
         }
         _ => embeds::embed_messages(doc, timestamp, ping_line.as_deref()),
     };
@@ -212,10 +227,38 @@ pub fn render(
             mark_part(m, i + 1, total);
         }
     }
+    if let Some(marker) = marker {
+        add_marker(&mut messages[0], marker);
+    }
     for m in &mut messages {
         m.allowed_mentions = mentions.clone();
     }
     Ok(messages)
+}
+
+/// Put `marker` on a message: its first embed's footer (after a part marker already there), or
+/// without embeds its last content line, as subtext.
+fn add_marker(m: &mut CreateMessage, marker: &str) {
+    match m.embeds.first_mut() {
+        Some(e) => {
+            let text = match e.footer.take() {
+                Some(f) => format!("{} · {marker}", f.text),
+                None => marker.to_string(),
+            };
+            e.footer = Some(Footer { text });
+        }
+        None => {
+            let c = m.content.get_or_insert_with(String::new);
+            match c.rfind("\n-# ") {
+                // The part marker, `-# (1/3)`, is the last line: share it.
+                Some(at) if c[at..].starts_with("\n-# (") && !c[at + 1..].contains('\n') => {
+                    c.push_str(" · ");
+                }
+                _ => c.push_str("\n-# "),
+            }
+            c.push_str(marker);
+        }
+    }
 }
 
 /// `<@&role> <@user>` for the ids the caller wants pinged; pings only work from content.

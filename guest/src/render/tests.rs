@@ -410,3 +410,83 @@ fn a_question_without_a_body_shows_just_the_instructions() {
         Some("Answer with ✅")
     );
 }
+
+fn marked(m: &Message, marker: &str) -> Result<Vec<CreateMessage>, AlertError> {
+    let mut doc = Document::from_message(m, &params())?;
+    doc.marker = Some(marker.into());
+    render(
+        &doc,
+        &allowed_mentions(&params())?,
+        "2026-11-28T00:00:00.000Z",
+    )
+}
+
+#[test]
+fn a_marker_goes_in_the_first_embeds_footer_beside_a_part_marker() {
+    let out = marked(&structured("Deploy?", "b", &[]), "alerter key: k1").unwrap();
+    assert_eq!(
+        out[0].embeds[0].footer.as_ref().unwrap().text,
+        "alerter key: k1"
+    );
+    // A question long enough for two messages of one embed each: shared with the part marker.
+    let long = structured("Deploy?", &"word ".repeat(1500), &[]);
+    let out = marked(&long, "alerter key: k1").unwrap();
+    assert!(out.len() > 1 && out[0].embeds.len() == 1);
+    assert_eq!(
+        out[0].embeds[0].footer.as_ref().unwrap().text,
+        "(1/2) · alerter key: k1"
+    );
+    assert_eq!(
+        out[1].embeds[0].footer.as_ref().unwrap().text,
+        "(2/2)",
+        "first part only"
+    );
+    // Several embeds in the first message: the first one carries it, the last the part marker.
+    let images: Vec<String> = (0..12).map(|i| format!("https://e.com/{i}.png")).collect();
+    let many = Message::Structured(AlerterMessage {
+        title: Some("Deploy?".into()),
+        body: None,
+        metadata: vec![],
+        images,
+    });
+    let out = marked(&many, "alerter key: k1").unwrap();
+    assert_eq!(
+        out[0].embeds[0].footer.as_ref().unwrap().text,
+        "alerter key: k1"
+    );
+    assert_eq!(out[0].embeds[9].footer.as_ref().unwrap().text, "(1/2)");
+}
+
+#[test]
+fn a_marker_is_the_last_content_line_without_embeds_within_the_limit() {
+    let out = marked(&Message::Text("Deploy?".into()), "alerter key: k1").unwrap();
+    assert_eq!(
+        out[0].content.as_deref(),
+        Some("Deploy?\n-# alerter key: k1")
+    );
+    let marker = format!("alerter key: {}", "k".repeat(80));
+    let out = marked(&Message::Text("word ".repeat(2000)), &marker).unwrap();
+    let first = out[0].content.as_deref().unwrap();
+    assert!(
+        first.ends_with(&format!("\n-# (1/{}) · {marker}", out.len())),
+        "{first}"
+    );
+    assert!(out
+        .iter()
+        .all(|m| len(m.content.as_deref().unwrap()) <= limits::CONTENT));
+    assert!(!out[1].content.as_deref().unwrap().contains("alerter key"));
+}
+
+#[test]
+fn a_marker_must_be_one_short_line() {
+    for bad in ["two\nlines", " ", &"k".repeat(limits::MARKER + 1)] {
+        let err = marked(&Message::Text("Deploy?".into()), bad).unwrap_err();
+        assert_eq!(
+            err,
+            AlertError::InvalidInput(
+                "a message marker must be one line of at most 100 characters".into()
+            ),
+            "{bad:?}"
+        );
+    }
+}

@@ -258,6 +258,22 @@ pub struct AskArgs {
     /// Distinct approvals needed (any disapproval still ends it).
     #[arg(long, value_name = "N")]
     pub required_approvals: Option<u32>,
+    /// Idempotency key: reuse the open question with this key, or return its decision.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// While open, reply to the question every SECONDS, pinging the mentioned users and roles.
+    #[arg(long, value_name = "SECONDS")]
+    pub remind_every: Option<f64>,
+    /// After SECONDS without a decision, reply once pinging the --escalate-role roles.
+    #[arg(long, value_name = "SECONDS", requires = "escalate_roles")]
+    pub escalate_after: Option<f64>,
+    /// A role id pinged by the escalation (repeatable; needs --escalate-after).
+    #[arg(
+        long = "escalate-role",
+        value_name = "ROLE_ID",
+        requires = "escalate_after"
+    )]
+    pub escalate_roles: Vec<String>,
 }
 
 #[derive(Args)]
@@ -434,7 +450,9 @@ mod readme {
                 exit::DISAPPROVED,
                 exit::USAGE,
                 exit::DELIVERY,
-                exit::TIMED_OUT
+                exit::TIMED_OUT,
+                exit::INTERRUPTED,
+                exit::TERMINATED
             ]
         );
     }

@@ -33,14 +33,99 @@ pub async fn ask(g: &Global, a: &AskArgs) -> Result<Outcome, Failure> {
     let spinner = std::io::stderr()
         .is_terminal()
         .then(|| output::spawn_spinner(timeout));
+    let stop = Stop::first()?;
     let answer = inv
         .runtime
-        .ask(&inv.resolved.call, &question, &params, timeout)
+        .ask_until(&inv.resolved.call, &question, &params, timeout, async {
+            let stop = stop.await;
+            let fresh_line = if std::io::stderr().is_terminal() {
+                "\n"
+            } else {
+                ""
+            };
+            eprintln!(
+                "{fresh_line}alerter: {}: marking the question as cancelled",
+                stop.reason()
+            );
+            stop.reason().to_string()
+        })
         .await;
     output::stop_spinner(spinner);
     let answer = inv.finish(answer)?;
     output::answer(&answer, a.message.json);
     Ok(Outcome::Decided(answer.decision))
+}
+
+/// A signal that stops `ask`: the question is edited to say so, and the exit code tells which.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop {
+    /// SIGINT (Ctrl-C).
+    Interrupted,
+    /// SIGTERM (a cancelled CI job, `docker stop`, `kill`).
+    Terminated,
+}
+
+impl Stop {
+    /// The words shown in the question and passed as the cancel reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Stop::Interrupted => "interrupted",
+            Stop::Terminated => "terminated",
+        }
+    }
+
+    /// The signal a cancel reason came from, if it came from one.
+    pub fn from_reason(reason: &str) -> Option<Stop> {
+        [Stop::Interrupted, Stop::Terminated]
+            .into_iter()
+            .find(|s| s.reason() == reason)
+    }
+
+    /// 128 + the signal number, as shells report a process a signal ended.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupted => super::exit::INTERRUPTED,
+            Stop::Terminated => super::exit::TERMINATED,
+        }
+    }
+
+    /// Listen for SIGINT and SIGTERM from now on; the future resolves on the first. A second
+    /// signal while the question is being marked exits at once with that signal's code.
+    #[cfg(unix)]
+    fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind| {
+            signal(kind).map_err(|e| Failure {
+                kind: super::Kind::Delivery,
+                message: format!("cannot listen for signals: {e}"),
+            })
+        };
+        let mut int = listen(SignalKind::interrupt())?;
+        let mut term = listen(SignalKind::terminate())?;
+        Ok(async move {
+            let first = tokio::select! {
+                _ = int.recv() => Stop::Interrupted,
+                _ = term.recv() => Stop::Terminated,
+            };
+            tokio::spawn(async move {
+                let again = tokio::select! {
+                    _ = int.recv() => Stop::Interrupted,
+                    _ = term.recv() => Stop::Terminated,
+                };
+                std::process::exit(i32::from(again.exit_code()));
+            });
+            first
+        })
+    }
+
+    /// Elsewhere only Ctrl-C is caught.
+    #[cfg(not(unix))]
+    fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            Stop::Interrupted
+        })
+    }
 }
 
 /// `alerter hook success|failure`.

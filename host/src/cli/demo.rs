@@ -129,10 +129,7 @@ pub async fn demo() -> Result<Outcome, Failure> {
         ask: Some(AskSettings {
             timeout_ms: Some(30_000),
             poll_interval_ms: Some(250),
-            approvers: vec![],
-            approver_roles: vec![],
-            ignore_case: false,
-            required_approvals: None,
+            ..AskSettings::default()
         }),
         ..Params::default()
     };

@@ -82,6 +82,16 @@ pub fn ask_params(a: &AskArgs) -> Result<Params, Failure> {
         approver_roles: a.approver_roles.clone(),
         ignore_case: a.ignore_case,
         required_approvals: a.required_approvals,
+        key: a.key.clone(),
+        remind_every_ms: a
+            .remind_every
+            .map(|t| millis(t, "--remind-every"))
+            .transpose()?,
+        escalate_after_ms: a
+            .escalate_after
+            .map(|t| millis(t, "--escalate-after"))
+            .transpose()?,
+        escalate_roles: a.escalate_roles.clone(),
     };
     Ok(Params {
         approve_keywords: (!a.approve.is_empty()).then(|| a.approve.clone()),

@@ -38,6 +38,10 @@ pub(crate) mod exit {
     pub const DELIVERY: u8 = 3;
     /// Nobody entitled to decide answered before the timeout.
     pub const TIMED_OUT: u8 = 4;
+    /// `ask` stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it.
+    pub const INTERRUPTED: u8 = 130;
+    /// `ask` stopped by SIGTERM (a cancelled CI job): 128 + 15.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// How a command that ran to its end came out.
@@ -50,13 +54,15 @@ enum Outcome {
     Problem(Kind),
 }
 
-/// The two kinds of failure, as the exit codes tell them apart.
+/// The kinds of failure, as the exit codes tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     /// Usage, configuration or input: nothing was sent.
     Usage,
     /// Discord, the network or the sandbox said no.
     Delivery,
+    /// A signal stopped the wait (the question was marked as cancelled if possible).
+    Stopped(calls::Stop),
 }
 
 /// A failure the CLI reports: its kind and one line of text (never a secret).
@@ -87,6 +93,9 @@ impl From<CallError> for Failure {
             kind: match &e {
                 CallError::Alert(a) => kind_of(a),
                 CallError::Sandbox(_) | CallError::Deadline(_) => Kind::Delivery,
+                CallError::Cancelled { reason, .. } => {
+                    calls::Stop::from_reason(reason).map_or(Kind::Delivery, Kind::Stopped)
+                }
             },
             message: e.to_string(),
         }
@@ -112,6 +121,7 @@ impl Kind {
         match self {
             Kind::Usage => exit::USAGE,
             Kind::Delivery => exit::DELIVERY,
+            Kind::Stopped(stop) => stop.exit_code(),
         }
     }
 }

@@ -55,6 +55,8 @@ pub fn answer(answer: &Answer, json: bool) {
                 "approvers": answer.approvers.iter().map(responder).collect::<Vec<_>>(),
                 "channel_id": answer.channel_id,
                 "question_message_id": answer.question_message_id,
+                "reminders_sent": answer.reminders_sent,
+                "escalated": answer.escalated,
             })
         );
         return;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::pipe::LogPipe;
 use super::CallConfig;
 use crate::bindings::wasi::config::store as config_store;
 use crate::bindings::wasmcloud::secrets::{reveal, store as secret_store};
@@ -31,7 +31,7 @@ pub struct HostState {
 
 impl HostState {
     /// State for one call; the guest's stdout and stderr go to the given pipes.
-    pub fn new(cfg: &CallConfig, stdout: MemoryOutputPipe, stderr: MemoryOutputPipe) -> Self {
+    pub fn new(cfg: &CallConfig, stdout: LogPipe, stderr: LogPipe) -> Self {
         // No preopens, no environment, no arguments, no stdin, no sockets.
         let wasi = WasiCtx::builder()
             .stdout(stdout)

@@ -3,23 +3,30 @@
 //!
 //! - `imports`: the per-call store state and the `wasi:config` / `wasmcloud:secrets` imports;
 //! - `cache`: the on-disk compile cache;
-//! - this file: [`Runtime`] and the one call path every export goes through.
+//! - `pipe`: the guest's bounded stdout / stderr, which drop output instead of failing;
+//! - `lifecycle`: an ask in steps (`open`, `wait`, `close`) and [`Runtime::ask_until`], which
+//!   drives them and marks the question when the caller cancels;
+//! - this file: [`Runtime`], the one-call exports, and the one call path every export goes
+//!   through (fresh store, fuel that waiting earns back, a wall-clock bound derived from the
+//!   guest's own).
 
 mod cache;
 mod imports;
+mod lifecycle;
+mod pipe;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime::{CallHook, Config, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
 
 use imports::HostState;
+use pipe::LogPipe;
 
 use crate::bindings::types::{AlertError, Answer, Message, Params, PostReceipt};
 use crate::bindings::{ExceptionInfo, Flavor, FlavorPre, RunContext};
@@ -159,21 +166,24 @@ impl Runtime {
             .unwrap_or_default()
     }
 
-    /// `post` a message.
+    /// `post` a message: one delivery.
     pub async fn post(
         &self,
         cfg: &CallConfig,
         message: &Message,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+        self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_alerter().call_post(s, message, params).await
         })
         .await
     }
 
-    /// `ask` a question and wait for the answer; the call is bounded by `timeout` plus the
-    /// policy's margin.
+    /// `ask` a question and wait for the answer, in one guest call (open, wait, close). The
+    /// call is bounded by `timeout` plus three deliveries (see [`Policy::call_bound`]).
+    /// Dropping the future leaves the question open; [`Runtime::ask_until`] marks it.
+    ///
+    /// [`Policy::call_bound`]: crate::Policy::call_bound
     pub async fn ask(
         &self,
         cfg: &CallConfig,
@@ -181,8 +191,7 @@ impl Runtime {
         params: &Params,
         timeout: Duration,
     ) -> Result<Answer, CallError> {
-        let deadline = timeout + cfg.policy.ask_margin;
-        self.call(cfg, deadline, async |f, s| {
+        self.call(cfg, bound(cfg, timeout, 3), async |f, s| {
             f.alerter_core_alerter().call_ask(s, question, params).await
         })
         .await
@@ -195,7 +204,7 @@ impl Runtime {
         ctx: &RunContext,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+        self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_hooks().call_on_success(s, ctx, params).await
         })
         .await
@@ -209,7 +218,7 @@ impl Runtime {
         exc: &ExceptionInfo,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
-        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+        self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_hooks()
                 .call_on_failure(s, ctx, exc, params)
                 .await
@@ -217,9 +226,10 @@ impl Runtime {
         .await
     }
 
-    /// Validate the token and the channel without posting.
+    /// Validate the token and the channel without posting (two requests, each its own
+    /// delivery).
     pub async fn check(&self, cfg: &CallConfig, params: &Params) -> Result<CheckReport, CallError> {
-        self.call(cfg, cfg.policy.post_deadline, async |f, s| {
+        self.call(cfg, bound(cfg, Duration::ZERO, 2), async |f, s| {
             f.alerter_core_alerter().call_check(s, params).await
         })
         .await
@@ -236,18 +246,20 @@ impl Runtime {
             &mut Store<HostState>,
         ) -> wasmtime::Result<Result<R, AlertError>>,
     ) -> Result<R, CallError> {
-        let stdout = MemoryOutputPipe::new(GUEST_PIPE_BYTES);
-        let stderr = MemoryOutputPipe::new(GUEST_PIPE_BYTES);
+        let stdout = LogPipe::new(GUEST_PIPE_BYTES);
+        let stderr = LogPipe::new(GUEST_PIPE_BYTES);
         let state = HostState::new(cfg, stdout.clone(), stderr.clone());
         let denied = state.egress.denied.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
-        // CPU is metered in fuel (executed wasm instructions; waiting in host calls costs
-        // nothing). Epochs only make a running guest yield, so deadlines fire even in a loop.
+        // CPU is metered in fuel (executed wasm instructions). Waiting in a host call costs
+        // nothing and earns some back (`meter_cpu`). Epochs only make a running guest yield,
+        // so deadlines fire even in a loop.
         store
             .set_fuel(cfg.policy.cpu_fuel())
             .map_err(|e| CallError::Sandbox(format!("cannot meter the call: {e}")))?;
+        meter_cpu(&mut store, cfg.policy.clone());
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let run = async {
             let flavor = self.pre.instantiate_async(&mut store).await?;
@@ -264,19 +276,28 @@ impl Runtime {
         }
     }
 
+    /// Add one line of the host's own to the guest log (a step that failed after the answer).
+    fn note(&self, line: &str) {
+        if let Ok(mut log) = self.guest_log.lock() {
+            log.push(line.to_string());
+        }
+    }
+
     /// Append a call's output and egress denials to the guest log, redacted and capped.
-    fn keep_guest_log(
-        &self,
-        redactor: &Redactor,
-        pipes: &[&MemoryOutputPipe],
-        denied: &Mutex<Vec<String>>,
-    ) {
+    fn keep_guest_log(&self, redactor: &Redactor, pipes: &[&LogPipe], denied: &Mutex<Vec<String>>) {
         let Ok(mut log) = self.guest_log.lock() else {
             return;
         };
         for pipe in pipes {
-            let text = String::from_utf8_lossy(&pipe.contents()).into_owned();
+            let (kept, dropped) = pipe.contents();
+            let text = String::from_utf8_lossy(&kept).into_owned();
             log.extend(text.lines().map(|l| redactor.redact(l)));
+            if dropped > 0 {
+                log.push(format!(
+                    "warning: the guest wrote {dropped} more bytes of output than the {} KiB kept",
+                    GUEST_PIPE_BYTES >> 10
+                ));
+            }
         }
         for d in denied.lock().map(|d| d.clone()).unwrap_or_default() {
             log.push(format!("egress denied: {d}"));
@@ -285,6 +306,48 @@ impl Runtime {
         let excess = log.len().saturating_sub(GUEST_LOG_LINES);
         log.drain(..excess);
     }
+}
+
+/// The wall-clock bound of a call that may wait `waiting` and runs `steps` deliveries, with
+/// the delivery deadline the guest reads from the call's settings.
+fn bound(cfg: &CallConfig, waiting: Duration, steps: u32) -> Duration {
+    cfg.policy
+        .call_bound(waiting, steps, delivery_deadline(cfg))
+}
+
+/// The guest's delivery deadline: the `delivery_deadline_seconds` setting, else its default.
+fn delivery_deadline(cfg: &CallConfig) -> Duration {
+    cfg.settings
+        .get("delivery_deadline_seconds")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(crate::config::DEFAULT_DELIVERY_DEADLINE)
+}
+
+/// Let waiting earn CPU back: on each return from a host call, add the fuel the time spent
+/// in it earned ([`Policy::fuel_earned`]), never above the budget. A guest that spins without
+/// waiting earns nothing and is stopped when its budget is spent.
+fn meter_cpu(store: &mut Store<HostState>, policy: Arc<Policy>) {
+    if policy.cpu_refill.is_zero() {
+        return;
+    }
+    let mut entered: Option<Instant> = None;
+    store.call_hook(move |mut ctx, hook| {
+        match hook {
+            CallHook::CallingHost => entered = Some(Instant::now()),
+            CallHook::ReturningFromHost => {
+                if let Some(t) = entered.take() {
+                    let earned = policy.fuel_earned(t.elapsed());
+                    if earned > 0 {
+                        let left = ctx.get_fuel()?;
+                        ctx.set_fuel(policy.refilled(left, earned))?;
+                    }
+                }
+            }
+            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+        }
+        Ok(())
+    });
 }
 
 /// Why the sandbox stopped the guest, in words.

@@ -1,7 +1,9 @@
 //! A hostile flavor for the sandbox tests. `post` with a text message does what the text says:
 //! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
-//! forever), `naps N` (wait 25 ms N times), `file PATH` (read a file), `env` (read the environment), `print-token` (reveal the
-//! token and print it), `ok` (succeed). Only built for wasm32-wasip2, by tests/build.rs.
+//! forever), `naps N` (wait 25 ms N times), `work-naps N` (wait 5 ms, then work, N times),
+//! `spin-host` (spin calling the host), `flood KIB` (write KiB of stderr), `file PATH` (read a
+//! file), `env` (read the environment), `print-token` (reveal the token and print it), `ok`
+//! (succeed). Only built for wasm32-wasip2, by tests/build.rs.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -9,7 +11,10 @@ mod component {
     include!("../../../guest/src/world.rs");
     generate_flavor!("../../wit");
 
-    use alerter::core::types::{AlertError, Answer, Message, Params, PostReceipt};
+    use alerter::core::types::{
+        AlertError, Answer, CloseReason, Message, Opened, Params, PostReceipt, QuestionRef,
+        WaitStatus,
+    };
     use exports::alerter::core::{alerter as api, hooks};
 
     struct Hostile;
@@ -79,6 +84,39 @@ mod component {
                     }
                     Ok(receipt(format!("napped {n} times")))
                 }
+                "work-naps" => {
+                    // Like a long ask: a little work after each short wait, many times over.
+                    // All the work together is more than the CPU budget; each round is not.
+                    let n: u32 = arg.parse().unwrap_or(300);
+                    let mut x: u64 = 0;
+                    for _ in 0..n {
+                        wasip2::clocks::monotonic_clock::subscribe_duration(5_000_000).block();
+                        for i in 0..10_000u64 {
+                            x = std::hint::black_box(x.wrapping_add(i));
+                        }
+                    }
+                    Ok(receipt(format!("worked {n} rounds")))
+                }
+                "spin-host" => {
+                    // A busy loop that calls the host all the time but never waits: host
+                    // calls must not earn CPU time back.
+                    let mut x: u64 = 0;
+                    loop {
+                        x = std::hint::black_box(
+                            x.wrapping_add(wasip2::clocks::monotonic_clock::now()),
+                        );
+                    }
+                }
+                "flood" => {
+                    // KiB of stderr, far more than the host keeps: output must be dropped,
+                    // not fail the write (`eprintln!` aborts the guest when a write fails).
+                    let kib: usize = arg.parse().unwrap_or(256);
+                    let line = "x".repeat(1023);
+                    for _ in 0..kib {
+                        eprintln!("{line}");
+                    }
+                    Ok(receipt(format!("flooded {kib} KiB")))
+                }
                 "file" => match std::fs::read(arg) {
                     Ok(b) => Ok(receipt(format!("read {} bytes from {arg}", b.len()))),
                     Err(e) => Err(AlertError::InvalidInput(format!("file {arg}: {e}"))),
@@ -112,6 +150,18 @@ mod component {
         }
 
         fn check(_p: Params) -> Result<api::CheckReport, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+
+        fn open(_q: Message, _p: Params) -> Result<Opened, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+
+        fn wait(_q: QuestionRef, _p: Params, _max: u64) -> Result<WaitStatus, AlertError> {
+            Err(AlertError::InvalidInput("not supported".into()))
+        }
+
+        fn close(_q: QuestionRef, _p: Params, _r: CloseReason) -> Result<(), AlertError> {
             Err(AlertError::InvalidInput("not supported".into()))
         }
     }

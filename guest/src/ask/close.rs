@@ -1,0 +1,102 @@
+//! `close`: read the question back, then edit it with the outcome embed appended after its own
+//! embeds (footer and key marker kept). Closing is done once: a question that already carries
+//! an outcome is left as it is, so a retried `close`, or one racing another process, changes
+//! nothing. The edit stays within Discord's limits: at most 10 embeds (the question's last
+//! ones give way) and 6000 characters of embed text (the question's descriptions are cut,
+//! marked with `…`, then its fields and its later embeds give way); the first embed, with the
+//! key, always stays.
+
+use serde_json::json;
+
+use super::plan::Target;
+use super::record::{outcome_embed, read_outcome};
+use super::wire::ChannelMessage;
+use crate::bindings::{AlertError, CloseReason, QuestionRef};
+use crate::discord::{Method, Transport};
+use crate::render::{len, limits, Embed};
+use crate::service::Service;
+use crate::snowflake;
+
+/// Mark `question` with `reason`, as one delivery.
+pub(super) fn close<T: Transport>(
+    svc: &mut Service<T>,
+    question: &QuestionRef,
+    reason: &CloseReason,
+) -> Result<(), AlertError> {
+    let q = Target::new(question)?;
+    let now = snowflake::rfc3339(svc.client.unix_ms());
+    let outcome = outcome_embed(reason, &now)?;
+    svc.client.begin_delivery();
+    let result = edit(svc, &q, outcome);
+    svc.client.end_delivery();
+    result
+}
+
+fn edit<T: Transport>(svc: &mut Service<T>, q: &Target, outcome: Embed) -> Result<(), AlertError> {
+    let (path, route) = q.path();
+    let current: ChannelMessage = svc.client.get_json(&path, &route)?;
+    if read_outcome(&current.embeds, &q.channel, &q.message).is_some() {
+        return Ok(());
+    }
+    let embeds = with_outcome(current.embeds, outcome);
+    let body = json!({ "embeds": embeds, "allowed_mentions": { "parse": [] } });
+    let route = format!("PATCH /channels/{}/messages/id", q.channel);
+    svc.client
+        .call(Method::Patch, &path, &route, Some(&body))
+        .map(drop)
+}
+
+/// The question's embeds with `outcome` appended, trimmed to Discord's limits.
+pub(super) fn with_outcome(mut embeds: Vec<Embed>, outcome: Embed) -> Vec<Embed> {
+    embeds.truncate(limits::EMBEDS - 1);
+    let total = |e: &[Embed]| e.iter().map(Embed::text_len).sum::<usize>();
+    let budget = limits::EMBED_TOTAL - outcome.text_len();
+    // Cut descriptions, the last embed's first; one too short to cut goes whole.
+    for i in (0..embeds.len()).rev() {
+        let over = total(&embeds).saturating_sub(budget);
+        if over == 0 {
+            break;
+        }
+        if let Some(d) = embeds[i].description.take() {
+            let n = len(&d);
+            if n > over + 1 {
+                embeds[i].description = Some(format!("{}…", cut_units(&d, n - over - 1)));
+            }
+        }
+    }
+    // Then fields, then whole embeds after the first.
+    while total(&embeds) > budget {
+        if let Some(e) = embeds.iter_mut().rev().find(|e| !e.fields.is_empty()) {
+            e.fields.pop();
+        } else if embeds.len() > 1 {
+            embeds.pop();
+        } else {
+            break;
+        }
+    }
+    // An embed left with nothing to show would be refused.
+    let mut first = true;
+    embeds.retain(|e| {
+        let keep = first
+            || e.title.is_some()
+            || e.description.is_some()
+            || !e.fields.is_empty()
+            || e.image.is_some();
+        first = false;
+        keep
+    });
+    embeds.push(outcome);
+    embeds
+}
+
+/// The longest prefix of `s` with at most `max` UTF-16 units.
+fn cut_units(s: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += c.len_utf16();
+        if used > max {
+            return &s[..i];
+        }
+    }
+    s
+}

@@ -1,0 +1,169 @@
+//! An ask in steps: [`Runtime::open`], [`Runtime::wait`], [`Runtime::close`], each one guest
+//! call in a fresh store, and [`Runtime::ask_until`], which drives them and marks the question
+//! as cancelled when the caller gives up (Ctrl-C, a CI job's SIGTERM, a dropped request).
+//!
+//! Nothing is kept between the steps but the question's two ids: the guest reads who answered,
+//! the approvals so far and the reminders sent back from the channel on every `wait`. So a
+//! long gate is a series of bounded calls ([`WAIT_SLICE`] each), and a process that died can be
+//! replaced by one that opens the same key.
+
+use std::future::Future;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use super::{bound, CallConfig, Runtime};
+use crate::error::CallError;
+use crate::types::{Answer, CloseReason, Message, Opened, Params, QuestionRef, WaitStatus};
+
+/// The longest single `wait` that [`Runtime::ask_until`] makes.
+pub const WAIT_SLICE: Duration = Duration::from_secs(15 * 60);
+/// The shortest: the guest times the ask out by Discord's clock (the question's id), which may
+/// run a little behind this machine's.
+const MIN_SLICE: Duration = Duration::from_secs(5);
+/// How long marking a question as cancelled may take. CI runners follow SIGTERM with SIGKILL
+/// within seconds (GitHub Actions after 7.5 s), so this must finish well before.
+pub const CANCEL_MARK_BOUND: Duration = Duration::from_secs(5);
+
+impl Runtime {
+    /// Post the question, or with `ask.key` find the one already asked (see the WIT's
+    /// `open`). One delivery.
+    pub async fn open(
+        &self,
+        cfg: &CallConfig,
+        question: &Message,
+        params: &Params,
+    ) -> Result<Opened, CallError> {
+        self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
+            f.alerter_core_alerter()
+                .call_open(s, question, params)
+                .await
+        })
+        .await
+    }
+
+    /// Look for a decision for at most `max_wait` (zero: look once). Bounded by `max_wait`
+    /// plus one delivery: the guest's last round may start just before the wait ends.
+    pub async fn wait(
+        &self,
+        cfg: &CallConfig,
+        question: &QuestionRef,
+        params: &Params,
+        max_wait: Duration,
+    ) -> Result<WaitStatus, CallError> {
+        let ms = u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX);
+        self.call(cfg, bound(cfg, max_wait, 1), async |f, s| {
+            f.alerter_core_alerter()
+                .call_wait(s, question, params, ms)
+                .await
+        })
+        .await
+    }
+
+    /// Edit the question to show its outcome, or that it was cancelled. One delivery.
+    pub async fn close(
+        &self,
+        cfg: &CallConfig,
+        question: &QuestionRef,
+        params: &Params,
+        reason: &CloseReason,
+    ) -> Result<(), CallError> {
+        self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
+            f.alerter_core_alerter()
+                .call_close(s, question, params, reason)
+                .await
+        })
+        .await
+    }
+
+    /// `ask` in steps: open, wait (in slices) until decided or `timeout`, close. When `cancel`
+    /// resolves first, the wait stops at once, the question is edited to say it was cancelled
+    /// (with the reason `cancel` gives, bounded by [`CANCEL_MARK_BOUND`]) and the result is
+    /// [`CallError::Cancelled`]. A question being posted is never abandoned half-way: a cancel
+    /// during `open` takes effect when it returns.
+    pub async fn ask_until(
+        &self,
+        cfg: &CallConfig,
+        question: &Message,
+        params: &Params,
+        timeout: Duration,
+        cancel: impl Future<Output = String>,
+    ) -> Result<Answer, CallError> {
+        let mut cancel = pin!(cancel);
+        let mut opening = pin!(self.open(cfg, question, params));
+        let (opened, stop) = tokio::select! {
+            biased;
+            o = &mut opening => (o?, None),
+            r = &mut cancel => (opening.await?, Some(r)),
+        };
+        if let Some(answer) = opened.answer {
+            return Ok(answer); // decided before: nothing waits, nothing to mark
+        }
+        let q = opened.question;
+        if let Some(reason) = stop {
+            return Err(self.cancelled(cfg, q, params, reason).await);
+        }
+        let started = Instant::now();
+        loop {
+            let slice = WAIT_SLICE.min(timeout.saturating_sub(started.elapsed()).max(MIN_SLICE));
+            let status = tokio::select! {
+                biased;
+                reason = &mut cancel => {
+                    return Err(self.cancelled(cfg, q.clone(), params, reason).await)
+                }
+                s = self.wait(cfg, &q, params, slice) => s?,
+            };
+            match status {
+                WaitStatus::Done(answer) => {
+                    let closing = CloseReason::Answered(answer.clone());
+                    if let Err(e) = self.close(cfg, &q, params, &closing).await {
+                        self.note(&format!(
+                            "warning: could not mark the question with its outcome: {e}"
+                        ));
+                    }
+                    return Ok(answer);
+                }
+                WaitStatus::Open(_) if started.elapsed() > timeout.saturating_add(WAIT_SLICE) => {
+                    // The guest times out by itself; this only stops a flavor that never does.
+                    return Err(CallError::Deadline(started.elapsed()));
+                }
+                WaitStatus::Open(_) => {}
+            }
+        }
+    }
+
+    /// Mark `question` as cancelled for `reason`, within [`CANCEL_MARK_BOUND`].
+    async fn cancelled(
+        &self,
+        cfg: &CallConfig,
+        question: QuestionRef,
+        params: &Params,
+        reason: String,
+    ) -> CallError {
+        let closing = CloseReason::Cancelled(reason.clone());
+        let marked = match tokio::time::timeout(
+            CANCEL_MARK_BOUND,
+            self.close(cfg, &question, params, &closing),
+        )
+        .await
+        {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                self.note(&format!(
+                    "warning: could not mark the question as cancelled: {e}"
+                ));
+                false
+            }
+            Err(_) => {
+                self.note(&format!(
+                    "warning: marking the question as cancelled took longer than {CANCEL_MARK_BOUND:?}"
+                ));
+                false
+            }
+        };
+        CallError::Cancelled {
+            reason,
+            question: Some(question),
+            marked,
+        }
+    }
+}
