@@ -19,14 +19,16 @@
 //   const { question, answer } = alerter.open('Deploy model v3?', params);  // returns at once
 //   let status = answer ? { done: answer } : undefined;
 //   while (!status?.done) {
-//     status = alerter.wait(question, params, 500);  // blocks for at most ~500 ms
-//     await new Promise((r) => setImmediate(r));     // the event loop runs between slices
+//     status = alerter.wait(question, params, 500, status);  // blocks for at most ~500 ms
+//     await new Promise((r) => setImmediate(r));             // the event loop runs between slices
 //   }
 //   alerter.close(question, params, status.done);     // mark the question with the outcome
 //
 // Each `wait` blocks only for its own `maxWaitMs` (plus one request), so between slices the
-// event loop serves timers, sockets and signals. The component keeps no state between calls: every
-// `wait` re-reads the channel from the question on. So the question's channel id and message id
+// event loop serves timers, sockets and signals. The component keeps no state between calls:
+// passing the last status back (its `open.resume` hint) lets the next `wait` carry on where the
+// last one stopped, at the same poll rate and backoff as one long wait; without it a `wait`
+// re-reads the channel from the question on. So the question's channel id and message id
 // (`opened.question`, two strings) are all a process needs to resume a wait another process
 // started, e.g. after a crash or on another machine; `params` must be those it was opened with.
 // With `params.ask.key`, a retried job does not even need those: `open` with the same key reuses
@@ -213,13 +215,18 @@ export function createAlerter({
     /**
      * Step 2: look for a decision for at most `maxWaitMs` (0: look once), blocking meanwhile.
      * Returns `{done: answer}` (approved, declined, or the ask's own timeout passed) or
-     * `{open: {approvers, remindersSent, escalated}}` (undecided when the slice ran out: call
-     * again). `question` is `{channelId, messageId}` or what `open` returned; `params` must be
-     * those the question was opened with. Any process can call it: nothing is kept between calls.
+     * `{open: {approvers, remindersSent, escalated, resume}}` (undecided when the slice ran out:
+     * call again). `question` is `{channelId, messageId}` or what `open` returned; `params` must
+     * be those the question was opened with. `resume` is optional: the last status (or its
+     * `open.resume` string), so this wait continues where that one stopped. Any process can
+     * call it without one: nothing is kept between calls.
      */
-    wait: (question, params, maxWaitMs) => {
+    wait: (question, params, maxWaitMs, resume) => {
       if (maxWaitMs === undefined || maxWaitMs === null) throw new TypeError('wait needs maxWaitMs');
-      return fromWaitStatus(call(exported('wait'), toQuestionRef(question), toParams(params), u64(maxWaitMs)));
+      const hint = typeof resume === 'string' ? resume : (resume?.open?.resume ?? resume?.resume);
+      return fromWaitStatus(
+        call(exported('wait'), toQuestionRef(question), toParams(params), u64(maxWaitMs), hint ?? undefined),
+      );
     },
     /**
      * Step 3: edit the question so people stop answering it. `reason` is the answer (shows the

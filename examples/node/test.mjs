@@ -215,13 +215,14 @@ test('open, then wait in 300 ms slices on the main thread: the event loop runs b
     for (let i = 0; i < 60 && !status?.done; i++) {
       const ticksBefore = ticks;
       const start = Date.now();
-      status = alerter.wait(question, params, 300);
+      status = alerter.wait(question, params, 300, status); // carries the resume hint on
       slices.push({ ms: Date.now() - start, ticksBefore, ticksAfter: ticks });
       if (status.done) break;
       assert.ok(status.open, 'wait returns {open: progress} while undecided');
       assert.deepEqual(status.open.approvers, []);
       assert.equal(status.open.remindersSent, 0);
       assert.equal(status.open.escalated, false);
+      assert.equal(typeof status.open.resume, 'string');
       // Between slices the event loop runs: give the timer a chance, then, after two undecided
       // slices, let the human reply through the control API (a fetch, also on this thread).
       await new Promise((r) => setTimeout(r, 30));

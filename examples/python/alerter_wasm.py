@@ -347,15 +347,23 @@ class Alerter:
         `answer` (else None) is set when the key's question was already approved or declined."""
         return self._call("open", _message(question), _params(**params))
 
-    def wait(self, question: Mapping[str, Any], max_wait_ms: int, **params: Any) -> dict:
+    def wait(
+        self, question: Mapping[str, Any], max_wait_ms: int, resume: Any = None, **params: Any
+    ) -> dict:
         """Step 2: look for a decision for at most `max_wait_ms` (0: look once). Returns
         {"done": answer} (approved, declined, or the ask's own timeout passed) or
-        {"open": {"approvers", "reminders_sent", "escalated"}} (still undecided: call again).
-        `question` is {"channel_id", "message_id"} or what `open` returned; `params` must be
-        those the question was opened with. Nothing is kept between calls, so any process can
-        call it."""
+        {"open": {"approvers", "reminders_sent", "escalated", "resume"}} (still undecided: call
+        again). `question` is {"channel_id", "message_id"} or what `open` returned; `params`
+        must be those the question was opened with. `resume` is optional: the last status (or
+        its "resume" string), so this wait continues where that one stopped (same poll rate
+        and backoff as one long wait). Nothing is kept between calls, so any process can call
+        it without one."""
+        if isinstance(resume, Mapping):
+            resume = resume.get("open", resume).get("resume")
+        if resume is not None and not isinstance(resume, str):
+            raise TypeError("resume is the last wait status or its 'resume' string")
         status = self._call(
-            "wait", _question_ref(question), _params(**params), int(max_wait_ms), tagged=True
+            "wait", _question_ref(question), _params(**params), int(max_wait_ms), resume, tagged=True
         )
         return {status.tag: _to_py(status.payload)}
 

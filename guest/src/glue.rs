@@ -27,8 +27,9 @@ impl bindings::AlerterGuest for Component {
         question: QuestionRef,
         params: Params,
         max_wait_ms: u64,
+        resume: Option<String>,
     ) -> Result<WaitStatus, AlertError> {
-        platform::run(|svc| ask::wait(svc, &question, &params, max_wait_ms))
+        platform::run(|svc| ask::wait(svc, &question, &params, max_wait_ms, resume.as_deref()))
     }
 
     fn close(question: QuestionRef, params: Params, reason: CloseReason) -> Result<(), AlertError> {

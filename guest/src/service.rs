@@ -94,6 +94,17 @@ impl<T: Transport> Service<T> {
         parts: Vec<CreateMessage>,
     ) -> Result<PostReceipt, AlertError> {
         let batch = self.client.random_u64();
+        self.send_parts_as(channel, parts, batch)
+    }
+
+    /// [`Service::send_parts`] with the nonces of `batch` ([`nonce`]): a second post of the
+    /// same batch within Discord's nonce window returns the first post's messages.
+    pub fn send_parts_as(
+        &mut self,
+        channel: &str,
+        parts: Vec<CreateMessage>,
+        batch: u64,
+    ) -> Result<PostReceipt, AlertError> {
         let mut ids: Vec<String> = Vec::with_capacity(parts.len());
         // All parts share one delivery deadline.
         self.client.begin_delivery();

@@ -1,10 +1,12 @@
 //! `close`: read the question back, then edit it with the outcome embed appended after its own
 //! embeds (footer and key marker kept). Closing is done once: a question that already carries
-//! an outcome is left as it is, so a retried `close`, or one racing another process, changes
-//! nothing. The edit stays within Discord's limits: at most 10 embeds (the question's last
-//! ones give way) and 6000 characters of embed text (the question's descriptions are cut,
-//! marked with `…`, then its fields and its later embeds give way); the first embed, with the
-//! key, always stays.
+//! an outcome, even one this version cannot read, is left as it is, so a retried `close`, or
+//! one racing another process, changes nothing. Only the question's own (`rich`) embeds are
+//! sent back: the previews Discord added for links in its text (`link`, `image`, `video`,
+//! `gifv`, `article`) are left out, as is any embed with nothing to show. The edit stays within
+//! Discord's limits: at most 10 embeds (the question's last ones give way) and 6000 characters
+//! of embed text (the question's descriptions are cut, marked with `…`, then its fields and its
+//! later embeds give way); the first embed, with the key, always stays.
 
 use serde_json::json;
 
@@ -32,7 +34,13 @@ pub(super) fn close<T: Transport>(
     result
 }
 
-fn edit<T: Transport>(svc: &mut Service<T>, q: &Target, outcome: Embed) -> Result<(), AlertError> {
+/// Read `q` back and, unless it is closed already, append `outcome` to it (within the caller's
+/// delivery).
+pub(super) fn edit<T: Transport>(
+    svc: &mut Service<T>,
+    q: &Target,
+    outcome: Embed,
+) -> Result<(), AlertError> {
     let (path, route) = q.path();
     let current: ChannelMessage = svc.client.get_json(&path, &route)?;
     if read_outcome(&current.embeds, &q.channel, &q.message).is_some() {
@@ -47,7 +55,8 @@ fn edit<T: Transport>(svc: &mut Service<T>, q: &Target, outcome: Embed) -> Resul
 }
 
 /// The question's embeds with `outcome` appended, trimmed to Discord's limits.
-pub(super) fn with_outcome(mut embeds: Vec<Embed>, outcome: Embed) -> Vec<Embed> {
+pub(super) fn with_outcome(embeds: Vec<Embed>, outcome: Embed) -> Vec<Embed> {
+    let mut embeds: Vec<Embed> = embeds.into_iter().filter(Embed::is_rich).collect();
     embeds.truncate(limits::EMBEDS - 1);
     let total = |e: &[Embed]| e.iter().map(Embed::text_len).sum::<usize>();
     let budget = limits::EMBED_TOTAL - outcome.text_len();
@@ -74,17 +83,8 @@ pub(super) fn with_outcome(mut embeds: Vec<Embed>, outcome: Embed) -> Vec<Embed>
             break;
         }
     }
-    // An embed left with nothing to show would be refused.
-    let mut first = true;
-    embeds.retain(|e| {
-        let keep = first
-            || e.title.is_some()
-            || e.description.is_some()
-            || !e.fields.is_empty()
-            || e.image.is_some();
-        first = false;
-        keep
-    });
+    // An embed left with nothing to show would be refused (the first one keeps its footer).
+    embeds.retain(Embed::shows_something);
     embeds.push(outcome);
     embeds
 }

@@ -1,14 +1,35 @@
 //! `open`: post the question with its ✅ / ❌ reactions or, with a key, find the one already
 //! asked. With a key the newest 1000 messages of the channel are searched (10 pages of
 //! `GET /channels/{c}/messages?limit=100`, then `before=` the oldest seen) for a message of the
-//! bot's carrying the key marker; the newest match decides: open -> reused as it is; approved
-//! or declined -> its answer; timed out or cancelled -> a new question is posted.
+//! bot's carrying the key marker; the newest match decides:
+//! - open, before its deadline (asked + the params' timeout) -> reused as it is;
+//! - open past its deadline (nobody closed it) -> one last round, as `wait` would do it: a
+//!   message written by the deadline still decides; reactions do not count, unless this is
+//!   within `FINAL_ROUND_GRACE_MS` (1 s) of the deadline, where a waiter's last round would
+//!   count them: they carry no time, and nobody was watching at the deadline (`poll.rs`).
+//!   If that decides, the
+//!   question is closed with that answer and `open` returns it; otherwise it is closed as
+//!   timed out and a new question is posted;
+//! - approved or declined -> its answer;
+//! - timed out, cancelled, or closed with a record that cannot be read -> a new question.
+//!
+//! Posting with a key is made idempotent across processes: the question's create nonce is a
+//! hash of the channel, the key and the id of the closed question with this key that was
+//! found (0 when none was), so two `open`s racing past the search (neither saw the other's
+//! question) post one question: Discord's `enforce_nonce` returns the first message to the
+//! second caller within its nonce window (a few minutes), and both return the same question.
+//! The channel is part of the hash because Discord checks nonces per author, across channels.
 
-use super::plan::{bot_id, guild_of, Plan};
-use super::record::{self, Outcome};
+use super::close;
+use super::hint::fnv1a;
+use super::plan::{bot_id, guild_of, Plan, Target};
+use super::poll::{look, Found, Watch};
+use super::record::{self, outcome_embed, Outcome};
 use super::wire::ChannelMessage;
 use super::PAGE;
-use crate::bindings::{AlertError, Decision, Message, Opened, Params, QuestionRef};
+use crate::bindings::{
+    AlertError, Answer, CloseReason, Decision, Message, Opened, Params, QuestionRef,
+};
 use crate::discord::{encode_emoji, short, Method, Transport};
 use crate::render::{CreateMessage, Document};
 use crate::service::Service;
@@ -36,38 +57,59 @@ pub(super) fn open<T: Transport>(
     opened
 }
 
+/// What to do with the question a key found.
+enum Keyed {
+    /// Open: use it.
+    Reuse,
+    /// Decided: this answer.
+    Answered(Answer),
+    /// Closed without a decision: ask again.
+    AskAgain,
+}
+
 fn find_or_post<T: Transport>(
     svc: &mut Service<T>,
     plan: &Plan,
     channel: &str,
     parts: Vec<CreateMessage>,
 ) -> Result<Opened, AlertError> {
-    if !plan.rules.approver_roles.is_empty() {
-        // Fail before posting a question nobody could answer.
-        guild_of(svc, channel)?;
-    }
+    // Fail before posting a question nobody could answer.
+    let guild = if plan.rules.approver_roles.is_empty() {
+        None
+    } else {
+        Some(guild_of(svc, channel)?)
+    };
+    let mut batch = None;
     if let Some(key) = &plan.key {
         let bot = bot_id(svc)?;
+        let mut closed: u64 = 0;
         if let Some(found) = find_by_key(svc, channel, bot, key)? {
+            let q = QuestionRef {
+                channel_id: channel.to_string(),
+                message_id: found.id.clone(),
+            };
             let opened = |answer| Opened {
-                question: QuestionRef {
-                    channel_id: channel.to_string(),
-                    message_id: found.id.clone(),
-                },
+                question: q.clone(),
                 posted: false,
                 asked_at: asked_at(&found.id),
                 answer,
             };
-            match record::read_outcome(&found.embeds, channel, &found.id) {
-                None => return Ok(opened(None)),
-                Some(Outcome::Answered(a)) if a.decision != Decision::TimedOut => {
-                    return Ok(opened(Some(a)))
-                }
-                Some(_) => {} // timed out or cancelled: ask again
+            match settle(svc, plan, &q, &found, bot, guild)? {
+                Keyed::Reuse => return Ok(opened(None)),
+                Keyed::Answered(a) => return Ok(opened(Some(a))),
+                Keyed::AskAgain => closed = snowflake::parse(&found.id).unwrap_or(0),
             }
         }
+        batch = Some(fnv1a(&[
+            channel.as_bytes(),
+            key.as_bytes(),
+            closed.to_string().as_bytes(),
+        ]));
     }
-    let receipt = svc.send_parts(channel, parts)?;
+    let receipt = match batch {
+        Some(b) => svc.send_parts_as(channel, parts, b)?,
+        None => svc.send_parts(channel, parts)?,
+    };
     let question = receipt.message_ids[0].clone();
     for emoji in plan.rules.reaction_emoji().iter().take(2) {
         let path = format!(
@@ -91,6 +133,55 @@ fn find_or_post<T: Transport>(
         asked_at: asked_at(&question),
         answer: None,
     })
+}
+
+/// Where the question a key found stands; one left open past its deadline gets its last round
+/// and is closed.
+fn settle<T: Transport>(
+    svc: &mut Service<T>,
+    plan: &Plan,
+    q: &QuestionRef,
+    found: &ChannelMessage,
+    bot: u64,
+    guild: Option<String>,
+) -> Result<Keyed, AlertError> {
+    let decided = |a: Answer| match a.decision {
+        Decision::TimedOut => Keyed::AskAgain,
+        _ => Keyed::Answered(a),
+    };
+    match record::read_outcome(&found.embeds, &q.channel_id, &q.message_id) {
+        Some(Outcome::Answered(a)) => return Ok(decided(a)),
+        Some(_) => return Ok(Keyed::AskAgain),
+        None => {}
+    }
+    let Ok(target) = Target::new(q) else {
+        return Ok(Keyed::AskAgain);
+    };
+    let deadline_ms = target.asked_ms().saturating_add(plan.timeout_ms);
+    if svc.client.unix_ms() <= deadline_ms {
+        return Ok(Keyed::Reuse);
+    }
+    let mut w = Watch::new(target.clone(), plan, deadline_ms);
+    w.rules.bot_id = bot;
+    w.guild = guild;
+    w.ready = true;
+    let (answer, verdict) = match look(svc, plan, &mut w)? {
+        Found::Recorded(Outcome::Answered(a)) => return Ok(decided(a)),
+        Found::Recorded(_) => return Ok(Keyed::AskAgain),
+        Found::Decided(a) => (a.clone(), Keyed::Answered(a)),
+        Found::Undecided => (w.timed_out(deadline_ms), Keyed::AskAgain),
+    };
+    let now = snowflake::rfc3339(svc.client.unix_ms());
+    let closed = outcome_embed(&CloseReason::Answered(answer), &now)
+        .and_then(|outcome| close::edit(svc, &target, outcome));
+    if let Err(e) = closed {
+        svc.client.notice(&format!(
+            "could not mark the question the key found, open past its deadline, with its \
+             outcome: {}",
+            short(&e)
+        ));
+    }
+    Ok(verdict)
 }
 
 fn asked_at(id: &str) -> String {

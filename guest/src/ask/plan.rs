@@ -82,18 +82,20 @@ impl Plan {
             _ => {}
         }
         let mentions = render::allowed_mentions(params)?;
+        let pings = Pings {
+            every_ms: ask.remind_every_ms,
+            escalate_after_ms: ask.escalate_after_ms,
+            escalate_roles,
+            users: mentions.users,
+            roles: mentions.roles,
+        };
+        pings.check()?;
         Ok(Plan {
             timeout_ms,
             poll_ms,
             rules,
             key,
-            pings: Pings {
-                every_ms: ask.remind_every_ms,
-                escalate_after_ms: ask.escalate_after_ms,
-                escalate_roles,
-                users: mentions.users,
-                roles: mentions.roles,
-            },
+            pings,
         })
     }
 

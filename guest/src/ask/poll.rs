@@ -1,20 +1,30 @@
-//! One poll round of a `wait`, and what the call remembers between its rounds ([`Watch`]).
+//! One poll round of a `wait`, and what the call remembers between its rounds ([`Watch`]; a
+//! resume hint hands it on to the next call, see `hint.rs`).
 //!
 //! A round reads, in order:
 //! 1. the messages after the cursor: `GET /channels/{c}/messages?after=<cursor>&limit=100`
 //!    returns them newest first, so each page is read sorted by id and a full page is followed
-//!    at once. A call's first round starts at the question, so a new process catches up on
-//!    everything; the cursor moves past each message once it is judged, so a catch-up that
-//!    fails halfway keeps what it read. A full page that does not move the cursor (a proxy
-//!    ignoring `after`) ends the reading for the round. The bot's own messages never answer;
-//!    its replies to the question that are reminders or the escalation are counted.
+//!    at once. A call's first round starts at the question (or where its hint says), so a new
+//!    process catches up on everything; the cursor moves past each message once it is judged,
+//!    so a catch-up that fails halfway keeps what it read. A full page that does not move the
+//!    cursor (a proxy ignoring `after`) ends the reading for the round. The bot's own messages
+//!    never answer; its replies to the question that are reminders or the escalation are
+//!    counted. A message whose id says it was written after the deadline never counts.
 //! 2. the question itself: if it carries an outcome record, that record is the answer (a
-//!    cancelled question is an error); otherwise its reactions: the users of every deciding
-//!    emoji that someone besides the bot used, paged by `after=<user id>` with the same
-//!    stall guard. Approvals by reaction are recomputed from these lists every round, so a ✅
-//!    removed before the quorum is reached withdraws the approval; approvals by message stay.
-//!    One person counts once, however many ways they approved.
+//!    cancelled question, or one whose record cannot be read, is an error); otherwise its
+//!    reactions: the users of every deciding emoji that someone besides the bot used, paged by
+//!    `after=<user id>` with the same stall guard. Approvals by reaction are recomputed from
+//!    these lists every round, so a ✅ removed before the quorum is reached withdraws the
+//!    approval; approvals by message stay. In a round where a list could not be read to its
+//!    end (the stall guard), nobody's approval is withdrawn. One person counts once, however
+//!    many ways they approved. Burst ("super") reactions are not read: Discord lists only
+//!    normal reactions, so `count_details.normal` says whether there is anyone to list.
 //! 3. if still undecided and before the deadline, the reminder or escalation that is due.
+//!
+//! Reactions carry no time, so they count only in rounds that start before the deadline or at
+//! it: up to [`FINAL_ROUND_GRACE_MS`] after it, where a waiter's last round falls. A round that
+//! starts later (a wait resumed long after the deadline, or `open` finding a question nobody
+//! closed) reads no reactions: they may have been added after the deadline.
 //!
 //! A decision counts as soon as it is read: reads that fail later in the round do not lose it.
 //! See <https://discord.com/developers/docs/resources/message#get-channel-messages> and
@@ -22,6 +32,7 @@
 
 use std::collections::HashSet;
 
+use super::hint::fingerprint;
 use super::plan::{bot_id, guild_of, Plan, Roles, Target};
 use super::record::{read_outcome, Outcome};
 use super::remind::{ping_of, Ping, Sent};
@@ -35,16 +46,19 @@ use crate::snowflake;
 
 /// After a reminder or the escalation fails to send, wait this long before trying again.
 const PING_RETRY_MS: u64 = 60_000;
+/// How long after the deadline a round may start and still read reactions: a waiter's final
+/// round at the deadline.
+pub const FINAL_ROUND_GRACE_MS: u64 = 1_000;
 
 /// One approval, or a disapproval, as it was read.
 #[derive(Debug, Clone)]
-struct Approval {
-    user: Responder,
-    via: AnswerVia,
-    keyword: String,
-    at_ms: u64,
+pub(super) struct Approval {
+    pub(super) user: Responder,
+    pub(super) via: AnswerVia,
+    pub(super) keyword: String,
+    pub(super) at_ms: u64,
     /// Given by a message (lasting); else by a reaction (lasting while the reaction does).
-    by_message: bool,
+    pub(super) by_message: bool,
 }
 
 /// A decision read in a round.
@@ -54,42 +68,55 @@ struct Decided {
     approvers: Vec<Responder>,
 }
 
-/// What one `wait` call knows; nothing of it outlives the call.
+/// What one `wait` call knows; only its hint outlives the call.
 pub(super) struct Watch {
-    target: Target,
-    rules: Rules,
-    guild: Option<String>,
-    ready: bool,
-    cursor: u64,
+    pub(super) target: Target,
+    pub(super) rules: Rules,
+    /// The question's deadline (Unix ms).
+    pub(super) deadline_ms: u64,
+    /// The params' fingerprint, for the hint.
+    pub(super) fingerprint: u64,
+    pub(super) guild: Option<String>,
+    pub(super) ready: bool,
+    pub(super) cursor: u64,
     /// Approvals in the order they were first read, one per person.
-    approvals: Vec<Approval>,
-    sent: Sent,
+    pub(super) approvals: Vec<Approval>,
+    pub(super) sent: Sent,
     roles: Roles,
-    pings_paused_until_ms: u64,
+    pub(super) pings_paused_until_ms: u64,
+    /// Consecutive failed rounds.
+    pub(super) failures: u32,
+    /// The earliest wall-clock time (Unix ms) the next round may start.
+    pub(super) due_ms: u64,
 }
 
 impl Watch {
-    /// Nothing read yet: the cursor at the question.
-    pub(super) fn new(target: Target, plan: &Plan) -> Watch {
+    /// Nothing read yet: the cursor at the question, which closes at `deadline_ms`.
+    pub(super) fn new(target: Target, plan: &Plan, deadline_ms: u64) -> Watch {
         Watch {
             cursor: target.id,
             target,
             rules: plan.rules.clone(),
+            deadline_ms,
+            fingerprint: fingerprint(plan),
             guild: None,
             ready: false,
             approvals: Vec::new(),
             sent: Sent::default(),
             roles: Roles::default(),
             pings_paused_until_ms: 0,
+            failures: 0,
+            due_ms: 0,
         }
     }
 
-    /// Where the question stands.
+    /// Where the question stands, with the hint for the next `wait`.
     pub(super) fn progress(&self) -> Progress {
         Progress {
             approvers: self.approvals.iter().map(|a| a.user.clone()).collect(),
             reminders_sent: self.sent.reminders,
             escalated: self.sent.escalated,
+            resume: self.hint(),
         }
     }
 
@@ -180,42 +207,69 @@ impl Watch {
     }
 }
 
-/// One round; `Some` when decided (or already closed with an answer).
+/// What a round found.
+pub(super) enum Found {
+    /// Nothing decides yet.
+    Undecided,
+    /// A decision, read in this round.
+    Decided(Answer),
+    /// The question is closed: its record.
+    Recorded(Outcome),
+}
+
+/// One round of `wait`; `Some` when decided (or already closed with an answer).
 pub(super) fn round<T: Transport>(
     svc: &mut Service<T>,
     plan: &Plan,
     w: &mut Watch,
-    deadline_ms: u64,
 ) -> Result<Option<Answer>, AlertError> {
+    match look(svc, plan, w)? {
+        Found::Undecided => Ok(None),
+        Found::Decided(a) | Found::Recorded(Outcome::Answered(a)) => Ok(Some(a)),
+        Found::Recorded(Outcome::Cancelled(why)) => Err(AlertError::InvalidInput(format!(
+            "the question was cancelled{}; ask again: a new question is needed",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({why})")
+            }
+        ))),
+        Found::Recorded(Outcome::Unreadable) => Err(AlertError::InvalidInput(
+            "the question carries an outcome record that cannot be read (written by another \
+             version, or edited), so it counts as closed; ask again: a new question is needed"
+                .into(),
+        )),
+    }
+}
+
+/// One round: what the channel says now.
+pub(super) fn look<T: Transport>(
+    svc: &mut Service<T>,
+    plan: &Plan,
+    w: &mut Watch,
+) -> Result<Found, AlertError> {
+    let reactions_count =
+        svc.client.unix_ms() <= w.deadline_ms.saturating_add(FINAL_ROUND_GRACE_MS);
     w.setup(svc)?;
     let held = read_messages(svc, w)?;
     let (path, route) = w.target.path();
     let q: ChannelMessage = match svc.client.get_json(&path, &route) {
         Ok(q) => q,
-        Err(e) => return held.map(|d| Some(w.answer(d))).ok_or(e),
+        Err(e) => return held.map(|d| Found::Decided(w.answer(d))).ok_or(e),
     };
-    match read_outcome(&q.embeds, &w.target.channel, &w.target.message) {
-        Some(Outcome::Answered(a)) => return Ok(Some(a)),
-        Some(Outcome::Cancelled(why)) => {
-            return Err(AlertError::InvalidInput(format!(
-                "the question was cancelled{}; ask again for a decision",
-                if why.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({why})")
-                }
-            )))
-        }
-        None => {}
+    if let Some(outcome) = read_outcome(&q.embeds, &w.target.channel, &w.target.message) {
+        return Ok(Found::Recorded(outcome));
     }
     if let Some(d) = held {
-        return Ok(Some(w.answer(d)));
+        return Ok(Found::Decided(w.answer(d)));
     }
-    if let Some(d) = read_reactions(svc, w, &q)? {
-        return Ok(Some(w.answer(d)));
+    if reactions_count {
+        if let Some(d) = read_reactions(svc, w, &q)? {
+            return Ok(Found::Decided(w.answer(d)));
+        }
     }
-    send_due_ping(svc, plan, w, deadline_ms);
-    Ok(None)
+    send_due_ping(svc, plan, w);
+    Ok(Found::Undecided)
 }
 
 /// Read the messages after the cursor, page after page, until one decides.
@@ -275,6 +329,10 @@ fn judge_message<T: Transport>(
         }
         return Ok(None);
     }
+    // Written after the deadline: too late, whenever it is read.
+    if snowflake::unix_ms(id) > w.deadline_ms {
+        return Ok(None);
+    }
     // Only ordinary messages and replies: a system message (e.g. a thread named "LGTM" being
     // created) carries text nobody typed as an answer.
     if m.author.bot || !matches!(m.kind, 0 | 19) {
@@ -327,13 +385,14 @@ fn judge_message<T: Transport>(
 }
 
 /// Read the question's deciding reactions; approvals by reaction are replaced by what the
-/// lists show now once every list was read.
+/// lists show now once every list was read to its end.
 fn read_reactions<T: Transport>(
     svc: &mut Service<T>,
     w: &mut Watch,
     q: &ChannelMessage,
 ) -> Result<Option<Decided>, AlertError> {
     let mut current: HashSet<String> = HashSet::new();
+    let mut whole = true;
     for r in &q.reactions {
         let name = match (&r.emoji.id, &r.emoji.name) {
             (Some(id), Some(name)) => format!("{name}:{id}"),
@@ -344,13 +403,16 @@ fn read_reactions<T: Transport>(
         let Some(verdict) = w.rules.match_emoji(&name) else {
             continue;
         };
-        // Only the bot's own reaction: nothing to read. Otherwise list the users every round:
-        // an unchanged count can hide one person removing a reaction while another adds it.
-        if r.count <= u32::from(r.me) {
+        // Only the bot's own reaction (burst reactions are not listed): nothing to read.
+        // Otherwise list the users every round: an unchanged count can hide one person
+        // removing a reaction while another adds it.
+        if r.normal() <= u32::from(r.me) {
             continue;
         }
         let now = svc.client.unix_ms();
-        for u in reactors(svc, &w.target, &name)? {
+        let (users, complete) = reactors(svc, &w.target, &name)?;
+        whole &= complete;
+        for u in users {
             let Some(uid) = snowflake::parse(&u.id) else {
                 continue;
             };
@@ -379,18 +441,22 @@ fn read_reactions<T: Transport>(
             }
         }
     }
-    // Every list was read: an approval by reaction lasts only while the reaction does.
-    w.approvals
-        .retain(|a| a.by_message || current.contains(&a.user.id));
+    // Every list was read to its end: an approval by reaction lasts only while the reaction
+    // does. A list cut short may hide reactions that are still there.
+    if whole {
+        w.approvals
+            .retain(|a| a.by_message || current.contains(&a.user.id));
+    }
     Ok(None)
 }
 
-/// Everyone who reacted with `emoji`, page after page.
+/// Everyone who reacted with `emoji`, page after page, and whether the list was read to its
+/// end (not cut short by a page that does not move).
 fn reactors<T: Transport>(
     svc: &mut Service<T>,
     q: &Target,
     emoji: &str,
-) -> Result<Vec<User>, AlertError> {
+) -> Result<(Vec<User>, bool), AlertError> {
     let route = format!("GET /channels/{}/messages/reactions", q.channel);
     let mut out: Vec<User> = Vec::new();
     let mut seen: HashSet<u64> = HashSet::new();
@@ -414,7 +480,7 @@ fn reactors<T: Transport>(
             }
         }
         if !full {
-            return Ok(out);
+            return Ok((out, true));
         }
         match last {
             Some(l) if after.is_none_or(|a| l > a) => after = Some(l),
@@ -423,7 +489,7 @@ fn reactors<T: Transport>(
                     "Discord returned a full page of reactions that does not move past the last \
                      one read; reading on next round",
                 );
-                return Ok(out);
+                return Ok((out, false));
             }
         }
     }
@@ -431,8 +497,9 @@ fn reactors<T: Transport>(
 
 /// Send the reminder or escalation that is due, if any. A failure is a notice, and pauses
 /// pings for a while; it never fails the round.
-fn send_due_ping<T: Transport>(svc: &mut Service<T>, plan: &Plan, w: &mut Watch, deadline_ms: u64) {
+fn send_due_ping<T: Transport>(svc: &mut Service<T>, plan: &Plan, w: &mut Watch) {
     let now = svc.client.unix_ms();
+    let deadline_ms = w.deadline_ms;
     if now >= deadline_ms || now < w.pings_paused_until_ms {
         return;
     }

@@ -6,8 +6,9 @@
 //! content line `-# alerter key: KEY` (`-# (1/3) · alerter key: KEY` when split).
 //!
 //! **Outcome embed**: recognized by its footer [`OUTCOME_FOOTER`]; any such embed means the
-//! question is closed. Its title is the kind, its timestamp the answer's time, its description
-//! one line per fact:
+//! question is closed. One this version cannot parse (written by another version, or edited by
+//! hand) reads as [`Outcome::Unreadable`]: closed, with an outcome nobody can tell. Its title is
+//! the kind, its timestamp the answer's time, its description one line per fact:
 //!
 //! ```text
 //! ✅ Approved | ❌ Declined | ⌛ Timed out: no decision | 🛑 Cancelled      (title)
@@ -104,6 +105,8 @@ pub enum Outcome {
     Answered(Answer),
     /// Cancelled, with the reason given.
     Cancelled(String),
+    /// An outcome embed whose text cannot be read: closed, the outcome unknown.
+    Unreadable,
 }
 
 /// A name as the record keeps it: letters, digits, spaces and `._-'`; anything else becomes
@@ -268,13 +271,20 @@ fn answered(a: &Answer) -> Result<Parts, AlertError> {
     Ok((title, severity, lines, snowflake::rfc3339(at_ms)))
 }
 
-/// The record among a question's embeds, if it is closed; `None` while open. An outcome
-/// embed whose text cannot be read is ignored.
+/// The record among a question's embeds, if it is closed; `None` while open (no embed with
+/// the outcome footer). The first record that parses counts; when none does,
+/// [`Outcome::Unreadable`].
 pub fn read_outcome(embeds: &[Embed], channel: &str, question: &str) -> Option<Outcome> {
-    embeds
+    let mut records = embeds
         .iter()
         .filter(|e| e.footer.as_ref().is_some_and(|f| f.text == OUTCOME_FOOTER))
-        .find_map(|e| parse(e, channel, question))
+        .peekable();
+    records.peek()?;
+    Some(
+        records
+            .find_map(|e| parse(e, channel, question))
+            .unwrap_or(Outcome::Unreadable),
+    )
 }
 
 fn parse(e: &Embed, channel: &str, question: &str) -> Option<Outcome> {

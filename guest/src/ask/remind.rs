@@ -10,15 +10,18 @@
 //!   as `📣 Escalation: …`, pinging only `escalate-roles`. When both are due, the escalation
 //!   goes and the reminder waits a full period.
 //!
-//! Nothing is remembered between calls: the counts are read back from the channel (the bot's
-//! replies to the question whose content starts with [`REMINDER`] or [`ESCALATION`]). Every
-//! ping carries a nonce derived from the question and its number, so a retried create, or a
-//! second process sending the same ping, yields one message.
+//! Nothing is remembered between calls but what a resume hint carries: the counts are read back
+//! from the channel (the bot's replies to the question whose content starts with [`REMINDER`]
+//! or [`ESCALATION`]). Every ping carries a nonce derived from the question and its number, so
+//! a retried create, or a second process sending the same ping, yields one message. Every ping
+//! is one message: params whose pings would not fit in Discord's 2000 characters are refused
+//! before anything is sent ([`Pings::check`]).
 
 use std::collections::HashSet;
 
 use crate::approval::human_duration;
-use crate::render::{AllowedMentions, CreateMessage, MessageReference};
+use crate::bindings::AlertError;
+use crate::render::{self, limits, AllowedMentions, CreateMessage, MessageReference};
 
 /// How a reminder's content starts.
 pub const REMINDER: &str = "⏰ Reminder:";
@@ -73,6 +76,35 @@ impl Sent {
             Ping::Escalation => self.escalated = true,
         }
         self.last_ping_ms = Some(self.last_ping_ms.map_or(at_ms, |t| t.max(at_ms)));
+    }
+
+    /// What was counted as of a resume hint: the counts, the last ping, and the ids counted
+    /// that a wait may still read (those after its cursor).
+    pub fn restore(
+        reminders: u32,
+        escalated: bool,
+        last_ping_ms: Option<u64>,
+        seen: &[u64],
+    ) -> Sent {
+        Sent {
+            reminders,
+            escalated,
+            last_ping_ms,
+            seen: seen.iter().copied().collect(),
+        }
+    }
+
+    /// The ids counted that are newer than `cursor`, in order: the pings a wait sent but has
+    /// not read back yet.
+    pub fn seen_after(&self, cursor: u64) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .seen
+            .iter()
+            .copied()
+            .filter(|&id| id > cursor)
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 }
 
@@ -149,6 +181,45 @@ impl Pings {
             enforce_nonce: Some(true),
             ..CreateMessage::default()
         }
+    }
+
+    /// Refuse pings that would not fit in one message: a reminder names every mentioned user
+    /// and role, the escalation every escalation role.
+    pub fn check(&self) -> Result<(), AlertError> {
+        let longest = |ping| {
+            // The largest numbers the text can show: the deadline and the nonce's count.
+            let sent = Sent {
+                reminders: u32::MAX - 1,
+                ..Sent::default()
+            };
+            let m = self.message(ping, u64::MAX, &sent, u64::MAX);
+            render::len(m.content.as_deref().unwrap_or(""))
+        };
+        if self.every_ms.is_some() {
+            let n = longest(Ping::Reminder);
+            if n > limits::CONTENT {
+                return Err(AlertError::InvalidInput(format!(
+                    "a reminder pings every mention-users and mention-roles id ({} users, {} \
+                     roles): {n} characters, more than the {} of one Discord message; mention \
+                     fewer ids or leave out remind-every-ms",
+                    self.users.len(),
+                    self.roles.len(),
+                    limits::CONTENT
+                )));
+            }
+        }
+        if self.escalate_after_ms.is_some() {
+            let n = longest(Ping::Escalation);
+            if n > limits::CONTENT {
+                return Err(AlertError::InvalidInput(format!(
+                    "the escalation pings every escalate-roles id ({} roles): {n} characters, \
+                     more than the {} of one Discord message; list fewer roles",
+                    self.escalate_roles.len(),
+                    limits::CONTENT
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A sentence for the question's instructions, or "" with no reminders and no escalation.
@@ -302,6 +373,50 @@ mod tests {
             Some(Ping::Escalation)
         );
         assert_eq!(ping_of("⏰ Reminders are great"), None);
+    }
+
+    #[test]
+    fn pings_that_would_not_fit_in_one_message_are_refused() {
+        let ids =
+            |base: u64, n: u64| -> Vec<String> { (0..n).map(|i| (base + i).to_string()).collect() };
+        let many = Pings {
+            users: ids(10_000_000_000_000_000_000, 100),
+            roles: ids(11_000_000_000_000_000_000, 100),
+            ..pings()
+        };
+        let err = many.check().unwrap_err();
+        assert!(
+            matches!(&err, AlertError::InvalidInput(m)
+                if m.starts_with("a reminder pings every mention-users and mention-roles id \
+                                  (100 users, 100 roles): ")
+                    && m.contains("more than the 2000 of one Discord message")),
+            "{err:?}"
+        );
+        // Without reminders the mentions ping nobody again: nothing to refuse.
+        let quiet = Pings {
+            every_ms: None,
+            ..many.clone()
+        };
+        assert_eq!(quiet.check(), Ok(()));
+        let escalating = Pings {
+            escalate_roles: ids(12_000_000_000_000_000_000, 100),
+            ..quiet
+        };
+        let err = escalating.check().unwrap_err();
+        assert!(
+            matches!(&err, AlertError::InvalidInput(m)
+                if m.starts_with("the escalation pings every escalate-roles id (100 roles): ")),
+            "{err:?}"
+        );
+        // As many ids as fit: accepted, and the longest reminder is within the limit.
+        let fitting = Pings {
+            users: ids(10_000_000_000_000_000_000, 35),
+            roles: ids(11_000_000_000_000_000_000, 35),
+            ..pings()
+        };
+        assert_eq!(fitting.check(), Ok(()));
+        let m = fitting.message(Ping::Reminder, u64::MAX, &Sent::default(), u64::MAX);
+        assert!(render::len(m.content.as_deref().unwrap()) <= limits::CONTENT);
     }
 
     #[test]

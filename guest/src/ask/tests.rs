@@ -4,9 +4,12 @@
 //! scenarios against a simulated channel (`sim.rs`).
 
 mod backoff;
+mod faults;
 mod key;
+mod late;
 mod reactions;
 mod remind;
+mod resume;
 mod sim;
 mod steps;
 

@@ -43,13 +43,30 @@ pub(super) struct ChannelMessage {
     pub(super) reactions: Vec<Reaction>,
 }
 
-/// One emoji's reactions on a message; `me` when the bot is among them.
+/// One emoji's reactions on a message; `me` when the bot is among the normal ones. `count`
+/// includes burst ("super") reactions; `count_details` splits it.
 #[derive(Debug, Deserialize)]
 pub(super) struct Reaction {
     pub(super) count: u32,
     #[serde(default)]
+    pub(super) count_details: Option<CountDetails>,
+    #[serde(default)]
     pub(super) me: bool,
     pub(super) emoji: Emoji,
+}
+
+impl Reaction {
+    /// Normal reactions: the ones `GET .../reactions/{emoji}` lists (without `type`).
+    pub(super) fn normal(&self) -> u32 {
+        self.count_details.as_ref().map_or(self.count, |d| d.normal)
+    }
+}
+
+/// How a reaction's count splits into normal and burst reactions.
+#[derive(Debug, Deserialize)]
+pub(super) struct CountDetails {
+    #[serde(default)]
+    pub(super) normal: u32,
 }
 
 /// A Unicode emoji (`name` only) or a custom one (`name` and `id`).

@@ -42,6 +42,15 @@ const MAX_BACKOFF_NS: u64 = 8 * SEC;
 /// Upper bound for a single request's connect / first byte / between bytes waits.
 const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
 
+/// How the error for a request the host's policy denied starts (see [`is_denied`]).
+pub const DENIED: &str = "request denied by the host: ";
+
+/// Whether `e` says the host denied a request ([`TransportError::Denied`]): its policy will not
+/// change by retrying, unlike a connection that failed.
+pub fn is_denied(e: &AlertError) -> bool {
+    matches!(e, AlertError::Transport(m) if m.starts_with(DENIED))
+}
+
 /// `User-Agent` Discord requires of bots: `DiscordBot ($url, $version)`.
 pub const USER_AGENT: &str = concat!(
     "DiscordBot (https://github.com/alerter-dev/alerter, ",
@@ -208,9 +217,7 @@ impl<T: Transport> Client<T> {
                     continue;
                 }
                 Err(TransportError::Denied(why)) => {
-                    return Err(AlertError::Transport(format!(
-                        "request denied by the host: {why}"
-                    )))
+                    return Err(AlertError::Transport(format!("{DENIED}{why}")))
                 }
                 Err(TransportError::Invalid(why)) => return Err(AlertError::InvalidConfig(why)),
             };

@@ -2,9 +2,11 @@
 //! flavor sends; `None` and empty lists are left out of the JSON. Field names are Discord's:
 //! <https://discord.com/developers/docs/resources/message#create-message>.
 //!
-//! Embeds also deserialize from a message Discord returns, keeping only these fields (Discord
-//! adds `type`, `proxy_url`, sizes and the like), so a question read back can be sent again in
-//! an edit exactly as it was posted.
+//! Embeds also deserialize from a message Discord returns, keeping only these fields and the
+//! embed's `type` (Discord adds `proxy_url`, sizes and the like), so a question read back can be
+//! sent again in an edit exactly as it was posted. The `type` is read, never sent: Discord adds
+//! embeds of its own to a message (`link`, `image`, `video`, `gifv`, `article` previews of the
+//! URLs in its text), and those must not be sent back as if they were the bot's own (`rich`).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -41,6 +43,9 @@ pub struct CreateMessage {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Embed {
+    /// The embed's type as Discord reports it (`rich` for the bot's own); never sent.
+    #[serde(rename = "type", skip_serializing, deserialize_with = "nullable")]
+    pub kind: Option<String>,
     /// The title line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -65,6 +70,21 @@ pub struct Embed {
 }
 
 impl Embed {
+    /// Whether the embed is the bot's own (`rich`, or of no stated type) rather than a preview
+    /// Discord generated for a link in the text.
+    pub fn is_rich(&self) -> bool {
+        self.kind.as_deref().is_none_or(|k| k == "rich")
+    }
+
+    /// Whether the embed shows anything (Discord refuses one that shows nothing).
+    pub fn shows_something(&self) -> bool {
+        self.title.is_some()
+            || self.description.is_some()
+            || !self.fields.is_empty()
+            || self.image.is_some()
+            || self.footer.as_ref().is_some_and(|f| !f.text.is_empty())
+    }
+
     /// The text Discord counts towards [`super::limits::EMBED_TOTAL`].
     pub fn text_len(&self) -> usize {
         self.title.as_deref().map_or(0, len)

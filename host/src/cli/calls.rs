@@ -43,10 +43,7 @@ pub async fn ask(g: &Global, a: &AskArgs) -> Result<Outcome, Failure> {
             } else {
                 ""
             };
-            eprintln!(
-                "{fresh_line}alerter: {}: marking the question as cancelled",
-                stop.reason()
-            );
+            eprintln!("{fresh_line}alerter: {}: stopping the wait", stop.reason());
             stop.reason().to_string()
         })
         .await;

@@ -41,19 +41,22 @@ impl Runtime {
         .await
     }
 
-    /// Look for a decision for at most `max_wait` (zero: look once). Bounded by `max_wait`
-    /// plus one delivery: the guest's last round may start just before the wait ends.
+    /// Look for a decision for at most `max_wait` (zero: look once). Pass the previous
+    /// wait's `progress.resume` as `resume` (or `None`: read the channel from the question
+    /// again). Bounded by `max_wait` plus one delivery: the guest's last round may start just
+    /// before the wait ends.
     pub async fn wait(
         &self,
         cfg: &CallConfig,
         question: &QuestionRef,
         params: &Params,
         max_wait: Duration,
+        resume: Option<&str>,
     ) -> Result<WaitStatus, CallError> {
         let ms = u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX);
         self.call(cfg, bound(cfg, max_wait, 1), async |f, s| {
             f.alerter_core_alerter()
-                .call_wait(s, question, params, ms)
+                .call_wait(s, question, params, ms, resume)
                 .await
         })
         .await
@@ -93,7 +96,14 @@ impl Runtime {
         let (opened, stop) = tokio::select! {
             biased;
             o = &mut opening => (o?, None),
-            r = &mut cancel => (opening.await?, Some(r)),
+            r = &mut cancel => match opening.await {
+                Ok(o) => (o, Some(r)),
+                Err(e) => {
+                    // Nothing to mark; the caller still learns it was cancelled.
+                    self.note(&format!("warning: posting the question failed after the cancel: {e}"));
+                    return Err(CallError::Cancelled { reason: r, question: None, marked: false });
+                }
+            },
         };
         if let Some(answer) = opened.answer {
             return Ok(answer); // decided before: nothing waits, nothing to mark
@@ -103,6 +113,7 @@ impl Runtime {
             return Err(self.cancelled(cfg, q, params, reason).await);
         }
         let started = Instant::now();
+        let mut resume: Option<String> = None;
         loop {
             let slice = WAIT_SLICE.min(timeout.saturating_sub(started.elapsed()).max(MIN_SLICE));
             let status = tokio::select! {
@@ -110,12 +121,19 @@ impl Runtime {
                 reason = &mut cancel => {
                     return Err(self.cancelled(cfg, q.clone(), params, reason).await)
                 }
-                s = self.wait(cfg, &q, params, slice) => s?,
+                s = self.wait(cfg, &q, params, slice, resume.as_deref()) => s?,
             };
             match status {
                 WaitStatus::Done(answer) => {
+                    // Decided: mark it, unless the caller gives up meanwhile (the answer
+                    // stands either way; an unmarked question is found again by its key).
                     let closing = CloseReason::Answered(answer.clone());
-                    if let Err(e) = self.close(cfg, &q, params, &closing).await {
+                    let marked = tokio::select! {
+                        biased;
+                        _ = &mut cancel => Err("the caller stopped waiting first".to_string()),
+                        r = self.close(cfg, &q, params, &closing) => r.map_err(|e| e.to_string()),
+                    };
+                    if let Err(e) = marked {
                         self.note(&format!(
                             "warning: could not mark the question with its outcome: {e}"
                         ));
@@ -126,7 +144,7 @@ impl Runtime {
                     // The guest times out by itself; this only stops a flavor that never does.
                     return Err(CallError::Deadline(started.elapsed()));
                 }
-                WaitStatus::Open(_) => {}
+                WaitStatus::Open(progress) => resume = Some(progress.resume),
             }
         }
     }

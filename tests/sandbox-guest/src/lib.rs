@@ -157,7 +157,12 @@ mod component {
             Err(AlertError::InvalidInput("not supported".into()))
         }
 
-        fn wait(_q: QuestionRef, _p: Params, _max: u64) -> Result<WaitStatus, AlertError> {
+        fn wait(
+            _q: QuestionRef,
+            _p: Params,
+            _max: u64,
+            _resume: Option<String>,
+        ) -> Result<WaitStatus, AlertError> {
             Err(AlertError::InvalidInput("not supported".into()))
         }
 

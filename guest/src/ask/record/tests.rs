@@ -191,12 +191,19 @@ fn a_question_embed_that_looks_like_an_outcome_is_not_one() {
         ..Embed::default()
     };
     assert_eq!(read(&e), None);
-    // An outcome footer on an embed whose text is not a record is ignored too.
+}
+
+#[test]
+fn an_outcome_embed_that_cannot_be_read_closes_the_question_with_an_unknown_outcome() {
     let mut odd = embed(&answer(Decision::Approved, AnswerVia::Reaction, "✅"));
     odd.description = Some("by somebody".into());
-    assert_eq!(read(&odd), None);
+    assert_eq!(read(&odd), Some(Outcome::Unreadable));
     odd.title = Some("Approved".into());
-    assert_eq!(read(&odd), None);
+    assert_eq!(read(&odd), Some(Outcome::Unreadable));
+    // A readable record next to it is the one that counts.
+    let good = embed(&timed_out());
+    let found = read_outcome(&[odd, good], CHANNEL, QUESTION);
+    assert!(matches!(found, Some(Outcome::Answered(a)) if a.decision == Decision::TimedOut));
 }
 
 #[test]

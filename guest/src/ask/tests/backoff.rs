@@ -34,7 +34,7 @@ fn a_cloudflare_ban_makes_the_polling_fall_off_and_it_recovers_after() {
     of(&mut svc).fault = Some(Box::new(move |_, now| {
         (now < lifts).then(|| response(429, "<html>error code: 1015</html>", &[]))
     }));
-    let WaitStatus::Open(_) = wait(&mut svc, &o.question, &p, 12 * 60_000).unwrap() else {
+    let WaitStatus::Open(_) = wait(&mut svc, &o.question, &p, 12 * 60_000, None).unwrap() else {
         panic!("open");
     };
     let sim = of(&mut svc);
@@ -79,7 +79,7 @@ fn a_rate_limit_longer_than_the_backoff_is_waited_out() {
         })
     }));
     let start = of(&mut svc).now;
-    let WaitStatus::Open(_) = wait(&mut svc, &o.question, &p, 100_000).unwrap() else {
+    let WaitStatus::Open(_) = wait(&mut svc, &o.question, &p, 100_000, None).unwrap() else {
         panic!("open");
     };
     let sim = of(&mut svc);
@@ -95,7 +95,7 @@ fn backing_off_never_sleeps_past_the_deadline() {
     of(&mut svc).fault = Some(Box::new(|_, _| {
         Some(response(500, r#"{"message":"down","code":0}"#, &[]))
     }));
-    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 3_600_000).unwrap() else {
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 3_600_000, None).unwrap() else {
         panic!("times out");
     };
     assert_eq!(answer.decision, Decision::TimedOut);

@@ -1,6 +1,7 @@
 //! The idempotency key over the simulated channel: the marker on the question, reuse of an
-//! open question, the answer of a decided one, a new question after a timeout or a cancel,
-//! and the bounded search of the channel's history.
+//! open question, the answer of a decided one, a new question after a timeout, a cancel or an
+//! unreadable record, the bounded search of the channel's history, and racing opens that post
+//! one question.
 
 use serde_json::json;
 
@@ -9,6 +10,7 @@ use crate::ask::record::{outcome_embed, KEY_PREFIX};
 use crate::ask::{ask, close, open, wait};
 use crate::bindings::{AlertError, CloseReason, Decision, Message, Params, WaitStatus};
 use crate::discord::fake::response;
+use crate::discord::Method;
 use crate::render::limits;
 
 const KEY: &str = "deploy-42/prod";
@@ -83,7 +85,8 @@ fn a_decided_question_with_the_key_returns_its_answer_at_once() {
     of(&mut svc)
         .events
         .push((now + 2 * SEC, Event::React(ALICE, "✅")));
-    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &keyed(), 10_000).unwrap() else {
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &keyed(), 10_000, None).unwrap()
+    else {
         panic!("alice decides");
     };
     close(
@@ -123,7 +126,8 @@ fn a_question_that_timed_out_or_was_cancelled_is_asked_again() {
         let close_with = if reason == "cancelled" {
             CloseReason::Cancelled("interrupted".into())
         } else {
-            let WaitStatus::Done(a) = wait(&mut svc, &first.question, &p, 10_000).unwrap() else {
+            let WaitStatus::Done(a) = wait(&mut svc, &first.question, &p, 10_000, None).unwrap()
+            else {
                 panic!("times out");
             };
             assert_eq!(a.decision, Decision::TimedOut);
@@ -176,6 +180,8 @@ fn the_search_reads_at_most_the_newest_1000_messages() {
     let first = open(&mut svc, &question(), &keyed()).unwrap();
     let sim = of(&mut svc);
     let ids: Vec<u64> = (0..1000).map(|_| sim.say(CAROL, "chatter", None)).collect();
+    // Past Discord's nonce window: the same key's create is not answered with the first one.
+    sim.now += 10 * 60 * SEC;
     let before = sim.sent.len();
     let again = open(&mut svc, &question(), &keyed()).unwrap();
     assert!(again.posted, "too far back: asked again");
@@ -258,4 +264,82 @@ fn a_bad_key_is_refused_before_any_request() {
         "{err:?}"
     );
     assert!(of(&mut svc).sent.is_empty());
+}
+
+/// A fault that answers every key search with an empty channel: a second `open` whose search
+/// ran before the first one posted.
+fn search_sees_nothing() -> Fault {
+    Box::new(|r, _| {
+        r.url
+            .contains("/messages?limit=")
+            .then(|| response(200, "[]", &[]))
+    })
+}
+
+fn questions(sim: &Sim) -> usize {
+    sim.messages
+        .values()
+        .filter(|m| m.author == BOT && m.reference.is_none())
+        .count()
+}
+
+#[test]
+fn two_opens_racing_past_the_search_post_one_question() {
+    let mut svc = service(Sim::new(), 30_000);
+    let first = open(&mut svc, &question(), &keyed()).unwrap();
+    let mut svc = restart(svc, 30_000);
+    of(&mut svc).fault = Some(search_sees_nothing());
+    let second = open(&mut svc, &question(), &keyed()).unwrap();
+    assert_eq!(
+        second.question, first.question,
+        "Discord returned the first message"
+    );
+    assert_eq!(questions(of(&mut svc)), 1);
+    let nonce = |svc: &mut crate::service::Service<Sim>, i: usize| {
+        let posts: Vec<_> = of(svc)
+            .sent
+            .iter()
+            .filter(|s| s.0 == Method::Post)
+            .collect();
+        posts[i].2.as_ref().unwrap()["nonce"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(nonce(&mut svc, 0), nonce(&mut svc, 1));
+    assert!(nonce(&mut svc, 0).len() <= limits::NONCE);
+
+    // After a cancel the same key asks anew: the nonce names the closed question.
+    let reason = CloseReason::Cancelled("interrupted".into());
+    close(&mut svc, &first.question, &keyed(), &reason).unwrap();
+    of(&mut svc).fault = None;
+    let third = open(&mut svc, &question(), &keyed()).unwrap();
+    assert!(third.posted);
+    assert_ne!(third.question, first.question);
+    assert_ne!(nonce(&mut svc, 2), nonce(&mut svc, 0));
+
+    // The same key in another channel is another question (Discord checks nonces per author).
+    let mut svc = service(Sim::new(), 30_000);
+    let here = open(&mut svc, &question(), &keyed()).unwrap();
+    of(&mut svc).fault = Some(search_sees_nothing());
+    let mut elsewhere = keyed();
+    elsewhere.channel_id = Some("999999999999999999".into());
+    let there = open(&mut svc, &question(), &elsewhere).unwrap();
+    assert_ne!(there.question.message_id, here.question.message_id);
+}
+
+#[test]
+fn a_question_whose_record_cannot_be_read_is_asked_again() {
+    let mut svc = service(Sim::new(), 30_000);
+    let first = open(&mut svc, &question(), &keyed()).unwrap();
+    let q = of(&mut svc)
+        .messages
+        .get_mut(&first.question.message_id.parse().unwrap())
+        .unwrap();
+    q.embeds
+        .push(json!({"title": "Closed by v9", "footer": {"text": "alerter outcome"}}));
+    let again = open(&mut svc, &question(), &keyed()).unwrap();
+    assert!(again.posted);
+    assert_ne!(again.question, first.question);
+    assert_eq!(again.answer, None);
 }

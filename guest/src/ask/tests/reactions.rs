@@ -47,7 +47,7 @@ fn a_withdrawn_reaction_is_gone_from_the_progress_too() {
     of(&mut svc)
         .events
         .push((t + 1_500_000_000, Event::Unreact(ALICE, "✅")));
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(names(&progress.approvers), [] as [&str; 0]);
@@ -64,13 +64,13 @@ fn one_person_approving_by_reply_and_by_reaction_counts_once() {
         (t, Event::Say(ALICE, "LGTM", true)),
         (t, Event::React(ALICE, "✅")),
     ];
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000, None).unwrap() else {
         panic!("one person is one approval");
     };
     assert_eq!(names(&progress.approvers), ["alice"]);
     let t = of(&mut svc).now;
     of(&mut svc).events.push((t, Event::React(BOB, "✅")));
-    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 3_000).unwrap() else {
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 3_000, None).unwrap() else {
         panic!("bob is the second");
     };
     assert_eq!(names(&answer.approvers), ["alice", "bob"]);
@@ -90,7 +90,7 @@ fn an_approval_by_message_stays_when_the_same_persons_reaction_goes() {
         (t + 2_500_000_000, Event::Unreact(ALICE, "✅")),
         (t + 4_500_000_000, Event::React(BOB, "✅")),
     ];
-    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 10_000).unwrap() else {
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 10_000, None).unwrap() else {
         panic!("alice's reply and bob's reaction");
     };
     assert_eq!(names(&answer.approvers), ["alice", "bob"]);
@@ -128,7 +128,7 @@ fn message_paging_stops_when_a_full_page_does_not_move_the_cursor() {
         })
         .collect();
     of(&mut svc).fault = Some(same_page("messages?after=", page, 5));
-    let status = wait(&mut svc, &o.question, &p, 0).unwrap();
+    let status = wait(&mut svc, &o.question, &p, 0, None).unwrap();
     assert!(matches!(status, WaitStatus::Open(_)), "{status:?}");
     let sim = of(&mut svc);
     let reads = sim
@@ -152,7 +152,7 @@ fn reaction_paging_stops_when_a_full_page_does_not_move() {
         .map(|i| json!({"id": (700_000_000_000_000_000 + i).to_string(), "username": "x"}))
         .collect();
     of(&mut svc).fault = Some(same_page("/reactions/%E2%9C%85?", users, 5));
-    let status = wait(&mut svc, &o.question, &p, 0).unwrap();
+    let status = wait(&mut svc, &o.question, &p, 0, None).unwrap();
     assert!(matches!(status, WaitStatus::Open(_)), "{status:?}");
     let sim = of(&mut svc);
     let reads = sim
@@ -161,4 +161,37 @@ fn reaction_paging_stops_when_a_full_page_does_not_move() {
         .filter(|r| r.contains("/reactions/%E2%9C%85?"))
         .count();
     assert_eq!(reads, 2);
+}
+
+#[test]
+fn a_reaction_list_cut_short_withdraws_nobodys_approval() {
+    // Alice's ✅ is read in the first round; in the second, the list stalls on a page of
+    // people who may not decide: alice may be on a page never read, so she still counts.
+    let p = params(|s| {
+        s.approvers = vec![ALICE.to_string(), CAROL.to_string()];
+        s.required_approvals = Some(2);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let t = of(&mut svc).now;
+    of(&mut svc).events.push((t, Event::React(ALICE, "✅")));
+    let users: Vec<serde_json::Value> = (0..100u64)
+        .map(|i| json!({"id": (700_000_000_000_000_000 + i).to_string(), "username": "x"}))
+        .collect();
+    let mut stalled = same_page("/reactions/%E2%9C%85?", users, 10);
+    of(&mut svc).fault = Some(Box::new(move |r, now| {
+        if now < t + 500_000_000 {
+            None
+        } else {
+            stalled(r, now)
+        }
+    }));
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 1_500, None).unwrap() else {
+        panic!("open");
+    };
+    assert_eq!(names(&progress.approvers), ["alice"]);
+    assert!(of(&mut svc)
+        .notices
+        .iter()
+        .any(|n| n.contains("full page of reactions")));
 }

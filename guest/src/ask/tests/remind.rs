@@ -84,14 +84,14 @@ fn a_resumed_wait_counts_what_was_sent_and_does_not_resend() {
     let mut svc = service(Sim::new(), 30_000);
     let o = open(&mut svc, &question(), &p).unwrap();
     let q: u64 = o.question.message_id.parse().unwrap();
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 15_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 15_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(progress.reminders_sent, 1);
     // A new process at 15 s: the next reminder is due at 20 s, not now.
     let mut svc = restart(svc, 30_000);
     let before = of(&mut svc).sent.len();
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 4_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 4_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(progress.reminders_sent, 1, "counted back from the channel");
@@ -104,7 +104,7 @@ fn a_resumed_wait_counts_what_was_sent_and_does_not_resend() {
         "nothing resent (not even one a nonce would absorb)"
     );
     let mut svc = restart(svc, 30_000);
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 3_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(progress.reminders_sent, 2);
@@ -118,7 +118,7 @@ fn after_a_downtime_one_reminder_catches_up() {
     let mut svc = service(Sim::new(), 30_000);
     let o = open(&mut svc, &question(), &p).unwrap();
     of(&mut svc).now += 45 * SEC; // nobody was waiting
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 5_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 5_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(progress.reminders_sent, 1, "one, not four");
@@ -193,7 +193,7 @@ fn a_reminder_that_cannot_be_sent_is_tried_again_a_minute_later_not_every_round(
             )
         })
     }));
-    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 150_000).unwrap() else {
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 150_000, None).unwrap() else {
         panic!("open");
     };
     assert_eq!(progress.reminders_sent, 0);
@@ -242,4 +242,20 @@ fn reminder_and_escalation_settings_are_validated() {
         },
         "escalation role id `oncall` is not a Discord id (17-20 digits)",
     );
+}
+
+#[test]
+fn reminders_that_would_not_fit_in_one_message_are_refused_before_any_request() {
+    let mut p = reminding(10_000);
+    p.mention_users = (0..100).map(|i| (ALICE + i).to_string()).collect();
+    p.mention_roles = (0..100).map(|i| (BOB + i).to_string()).collect();
+    let mut svc = service(Sim::new(), 30_000);
+    match open(&mut svc, &question(), &p) {
+        Err(crate::bindings::AlertError::InvalidInput(m)) => assert!(
+            m.starts_with("a reminder pings every mention-users and mention-roles id"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(of(&mut svc).sent.is_empty());
 }

@@ -23,6 +23,8 @@ pub const CAROL: u64 = 555_555_555_555_555_555;
 pub const SEC: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
 const API: &str = "http://127.0.0.1:1/api/v10";
+/// How far back a create's nonce is checked ("the past few minutes", Discord says).
+const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
 /// Something that happens in the channel at a time (ns on the sim's clock).
 #[derive(Debug, Clone)]
@@ -274,9 +276,13 @@ impl Sim {
                 let body = body.unwrap();
                 check(body, "MessageCreateRequest");
                 let nonce = body["nonce"].as_str().map(String::from);
+                let recent = (self.wall_ms() + self.skew_ms - DISCORD_EPOCH_MS)
+                    .saturating_sub(NONCE_WINDOW_MS)
+                    << 22;
                 if let Some(m) = self
                     .messages
-                    .values()
+                    .range(recent..)
+                    .map(|(_, m)| m)
                     .find(|m| nonce.is_some() && m.nonce == nonce)
                 {
                     return (200, self.message_json(&m.clone()));
