@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use alerter_e2e::{run, scratch, stderr, stdout, Emulator, Options};
+use alerter_e2e::{run, run_with_env, scratch, stderr, stdout, Emulator, Options};
 
 const TOKEN: &str = "MTAxNDc.secret-token.XyZ_never_print_me";
 
@@ -176,4 +176,34 @@ async fn every_command_keeps_the_token_out_of_its_output() {
     // The requests really carried it, so the check above is meaningful.
     assert!(emu.requests().iter().all(|r| r.status != 401));
     assert!(emu.violations().is_empty(), "{:?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_environment_alone_configures_a_ci_job() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let home = scratch("env-only");
+    let channel = emu.default_channel_id();
+    let (token, base) = (emu.token(), emu.base_url());
+    let vars = [
+        ("ALERTER_DISCORD_TOKEN", token.as_str()),
+        ("ALERTER_DEFAULT_DISCORD_CHANNEL_ID", channel.as_str()),
+        ("ALERTER_API_BASE_URL", base.as_str()),
+    ];
+    let out = run_with_env(&home, &["post", "--body", "nightly build failed"], &vars);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stored = emu.messages(&channel);
+    assert!(
+        stored
+            .iter()
+            .any(|m| m["content"] == "nightly build failed"),
+        "{stored:?}"
+    );
+    // Without the token the environment is no configuration, and the error says what to set.
+    let out = run_with_env(&home, &["post", "--body", "x"], &vars[1..]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("ALERTER_DISCORD_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -29,6 +29,18 @@ pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
 pub const MAX_SECONDS: f64 = 31_536_000.0;
 /// The ask timeout when neither the call nor the configuration sets one.
 pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(300);
+/// The bot token; beats `discord_token`.
+pub const ENV_TOKEN: &str = "ALERTER_DISCORD_TOKEN";
+/// The default channel; beats `default_discord_channel_id`.
+pub const ENV_CHANNEL: &str = "ALERTER_DEFAULT_DISCORD_CHANNEL_ID";
+/// The API base (and so the egress allow-list); beats `api_base_url`.
+pub const ENV_API_BASE: &str = "ALERTER_API_BASE_URL";
+
+/// An environment variable's value, unless unset or blank.
+fn set(env: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
+    env(key).filter(|v| !v.trim().is_empty())
+}
+
 /// The guest's bound on one delivery when `delivery_deadline_seconds` is not set (the WIT's default).
 pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
 /// Said whenever a literal token (not a `{{secret.key}}` reference) is configured.
@@ -115,9 +127,15 @@ pub fn load(
         (None, Some(name)) => registry.load(name),
         (None, None) => match registry.list().as_slice() {
             [one] => registry.load(one),
+            // Nothing chosen and nothing registered: the environment alone (CI) is enough.
+            [] if set(env, ENV_TOKEN).is_some() => Ok(AlerterSpec {
+                flavor: DISCORD_FLAVOR.into(),
+                ..AlerterSpec::default()
+            }),
             [] => Err(ConfigError::Invalid(
-                "no configuration: pass --config FILE (or ALERTER_CONFIG), or register an \
-                 alerter with `alerter register NAME --flavor=discord ...`"
+                "no configuration: pass --config FILE (or ALERTER_CONFIG), register an \
+                 alerter with `alerter register NAME --flavor=discord ...`, or set \
+                 ALERTER_DISCORD_TOKEN and ALERTER_DEFAULT_DISCORD_CHANNEL_ID"
                     .into(),
             )),
             names => Err(ConfigError::Invalid(format!(
@@ -151,7 +169,7 @@ pub fn resolve(
     check_flavor(&spec.flavor)?;
     let mut warnings = Vec::new();
     let token =
-        match env("ALERTER_DISCORD_TOKEN").filter(|t| !t.trim().is_empty()) {
+        match set(env, ENV_TOKEN) {
             Some(t) => t,
             None => match &spec.discord_token {
                 Some(v) if parse_reference(v).is_some() => secrets.resolve(v)?,
@@ -167,8 +185,7 @@ pub fn resolve(
             },
         };
     let mut settings = BTreeMap::new();
-    let api_base = env("ALERTER_API_BASE_URL")
-        .filter(|v| !v.trim().is_empty())
+    let api_base = set(env, ENV_API_BASE)
         .or_else(|| spec.api_base_url.clone())
         .unwrap_or_else(|| DEFAULT_API_BASE.into());
     let mut policy = Policy::for_api_base(&api_base)
@@ -179,8 +196,8 @@ pub fn resolve(
             .map_err(|e| ConfigError::Invalid(format!("allowed_hosts: {e}")))?;
     }
     settings.insert("api_base_url".to_string(), api_base);
-    if let Some(c) = &spec.default_discord_channel_id {
-        settings.insert("default_discord_channel_id".into(), c.clone());
+    if let Some(c) = set(env, ENV_CHANNEL).or_else(|| spec.default_discord_channel_id.clone()) {
+        settings.insert("default_discord_channel_id".into(), c);
     }
     // A duration setting, validated, handed to the guest as it was written.
     let mut duration = |key: &str, value: Option<f64>| -> Result<Option<Duration>, ConfigError> {
@@ -459,6 +476,38 @@ mod tests {
             "one-channel"
         );
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn the_environment_alone_is_a_configuration_when_nothing_else_is_there() {
+        let (home, _) = home_with("env-only", &[]);
+        let env = |k: &str| match k {
+            ENV_TOKEN => Some("env.token".to_string()),
+            ENV_CHANNEL => Some("223456789012345678".to_string()),
+            _ => None,
+        };
+        let spec = load(&Selection::default(), &home, &env).expect("env is enough");
+        let r = resolve(&spec, &store(), &env).expect("resolves");
+        assert_eq!(r.call.secrets["discord_token"], "env.token");
+        assert_eq!(
+            r.call.settings["default_discord_channel_id"],
+            "223456789012345678"
+        );
+        assert!(r.warnings.is_empty());
+        // A blank token is no token: still "no configuration".
+        let blank = |k: &str| (k == ENV_TOKEN).then(|| " ".to_string());
+        let e = channel_of(load(&Selection::default(), &home, &blank));
+        assert!(e.contains("ALERTER_DEFAULT_DISCORD_CHANNEL_ID"), "{e}");
+        // The channel variable also beats a configured channel.
+        let (home2, file) = home_with("env-channel", &["one"]);
+        let spec = load_file(&file).unwrap();
+        let r = resolve(&spec, &store(), &env).unwrap();
+        assert_eq!(
+            r.call.settings["default_discord_channel_id"],
+            "223456789012345678"
+        );
+        let _ = std::fs::remove_dir_all(&home);
+        let _ = std::fs::remove_dir_all(&home2);
     }
 
     #[test]

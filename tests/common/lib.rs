@@ -75,8 +75,18 @@ fn command(home: &Path, args: &[&str]) -> Command {
         .env("ALERTER_CACHE_DIR", shared_cache())
         .env_remove("ALERTER_CONFIG")
         .env_remove("ALERTER_DISCORD_TOKEN")
+        .env_remove("ALERTER_DEFAULT_DISCORD_CHANNEL_ID")
         .env_remove("ALERTER_API_BASE_URL");
     cmd
+}
+
+/// Run `alerter` as [`run`] does, no stdin, with these environment variables set as well.
+pub fn run_with_env(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = command(home, args);
+    cmd.envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run alerter")
 }
 
 /// Run `alerter` with `args`, `ALERTER_HOME` and the cache in `home`, optional stdin.
