@@ -232,3 +232,28 @@ async fn api_base_that_is_not_a_url_is_a_config_error() {
     assert!(error_line(&o).contains("api_base_url"), "{}", stderr(&o));
     assert!(emu.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_base_that_would_expose_the_token_is_a_config_error() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let (home, cfg) = setup(&emu, "err-clear-text");
+    let with_userinfo = format!("http://ci:hunter2@{}/api/v10", emu.addr());
+    for (base, needle) in [
+        ("http://discord.com/api/v10", "unencrypted"),
+        (with_userinfo.as_str(), "user name or password"),
+    ] {
+        let o = run_with_env(
+            &home,
+            &["--config", &cfg, "post", "--body", "x"],
+            &[("ALERTER_API_BASE_URL", base)],
+        );
+        assert_exit(&o, 2);
+        let line = error_line(&o);
+        assert!(
+            line.contains("api_base_url") && line.contains(needle),
+            "{base}: {line}"
+        );
+        assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+    }
+    assert!(emu.requests().is_empty());
+}

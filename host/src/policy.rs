@@ -70,15 +70,44 @@ impl Default for Policy {
 
 impl Policy {
     /// A policy that allows exactly the host of `api_base` (e.g. `https://discord.com/api/v10`).
+    /// The token travels to it, so plain `http://` is refused unless the host is loopback (the
+    /// emulator, a local proxy).
     pub fn for_api_base(api_base: &str) -> Result<Policy, String> {
+        let uri: http::Uri = api_base
+            .parse()
+            .map_err(|_| format!("not an http(s) URL: {api_base}"))?;
+        if uri
+            .scheme_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("http"))
+            && !uri.host().is_some_and(is_loopback)
+        {
+            return Err(format!(
+                "{api_base} would send the bot token unencrypted: use https://, or http:// \
+                 only to a loopback host (127.0.0.1, [::1], localhost)"
+            ));
+        }
         let mut p = Policy::default();
         p.allow_url(api_base)?;
         Ok(p)
     }
 
-    /// Also allow the host of `url`.
+    /// Also allow the host of `url`. A URL with a user name or password is refused: parsers
+    /// disagree on where such an authority's host is, so the allow-list could check one host
+    /// while the request goes to another.
     pub fn allow_url(&mut self, url: &str) -> Result<(), String> {
-        let origin = origin_of(url).ok_or_else(|| format!("not an http(s) URL: {url}"))?;
+        if url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().cloned())
+            .is_some_and(|a| a.as_str().contains('@'))
+        {
+            return Err(format!(
+                "{} holds a user name or password (`...@`): give the host alone",
+                redact_userinfo(url)
+            ));
+        }
+        let origin = origin_of(url)
+            .ok_or_else(|| format!("not an http(s) URL: {}", redact_userinfo(url)))?;
         if !self.allowed_origins.contains(&origin) {
             self.allowed_origins.push(origin);
         }
@@ -214,14 +243,37 @@ impl WasiHttpHooks for EgressHooks {
     }
 }
 
-/// Scheme, authority and path of a URI, without the query (which could carry secrets).
+/// Scheme, host, port and path of a URI: no user info and no query (either could carry
+/// secrets).
 fn redact_uri(uri: &http::Uri) -> String {
+    let host = uri.host().unwrap_or("");
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
     format!(
-        "{}://{}{}",
+        "{}://{host}{port}{}",
         uri.scheme_str().unwrap_or("?"),
-        uri.authority().map_or("", |a| a.as_str()),
         uri.path()
     )
+}
+
+/// `url` with anything between `://` and an `@` in its authority replaced by `***`.
+fn redact_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Whether `host` (as `http::Uri` gives it, IPv6 in brackets) is this machine.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -242,6 +294,54 @@ mod tests {
         assert!(!p.allows(&"https://evil.example/x".parse().unwrap()));
         assert!(!p.allows(&"https://discord.com.evil.example/x".parse().unwrap()));
         assert!(!p.allows(&"/relative".parse().unwrap()));
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        for ok in [
+            "http://127.0.0.1:5000/api/v10",
+            "http://127.8.9.10/",
+            "http://localhost:8765/api/v10",
+            "http://[::1]:8765/api/v10",
+            "https://discord.com/api/v10",
+        ] {
+            assert!(Policy::for_api_base(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://discord.com/api/v10",
+            "http://10.0.0.5:8080/",
+            "HTTP://proxy.example/",
+        ] {
+            let e = Policy::for_api_base(bad).unwrap_err();
+            assert!(
+                e.contains("unencrypted") && e.contains("https://"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_with_user_info_are_refused_without_echoing_it() {
+        for bad in [
+            "https://user:hunter2@discord.com/api/v10",
+            "https://evil.example@discord.com/",
+            "http://x@127.0.0.1:5000/",
+        ] {
+            let e = Policy::for_api_base(bad).unwrap_err();
+            assert!(e.contains("user name or password"), "{bad}: {e}");
+            assert!(!e.contains("hunter2") && !e.contains("evil.example"), "{e}");
+        }
+        let mut p = Policy::default();
+        assert!(p.allow_url("https://a:b@hooks.example.com/").is_err());
+        assert!(p.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn denied_requests_are_logged_without_user_info_or_query() {
+        let uri: http::Uri = "https://user:pw@evil.example:8443/x?token=abc"
+            .parse()
+            .unwrap();
+        assert_eq!(redact_uri(&uri), "https://evil.example:8443/x");
     }
 
     #[test]
