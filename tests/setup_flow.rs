@@ -207,3 +207,48 @@ async fn the_environment_alone_configures_a_ci_job() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_piped_to_a_dash_never_sits_in_argv() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let home = scratch("stdin-secret");
+    let token = emu.token();
+    // `-` reads the token from stdin: no warning, and the stored value is the token itself
+    // (the emulator refuses anything else), not the literal `-`.
+    let out = run(
+        &home,
+        &["secret", "create", "ci", "--discord_token", "-"],
+        Some(&format!("{token}\n")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let channel = emu.default_channel_id();
+    let base = emu.base_url();
+    let out = run(
+        &home,
+        &[
+            "register",
+            "ci",
+            "--flavor=discord",
+            "--discord_token={{ci.discord_token}}",
+            &format!("--default_discord_channel_id={channel}"),
+            &format!("--api_base_url={base}"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&home, &["post", "--body", "from stdin"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A value typed on the command line is stored, with a warning that says how to avoid it.
+    let out = run(
+        &home,
+        &["secret", "create", "typed", "--discord_token=abc.def"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("--discord_token -"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -16,7 +16,7 @@ pub fn secret(cmd: &SecretCommand) -> Result<Outcome, Failure> {
     let store = SecretStore::new(&config::home());
     match cmd {
         SecretCommand::Create { name, values } => {
-            let map = secret_values(values)?;
+            let map = secret_values(values, &mut std::io::stdin().lock())?;
             store.create(name, &map)?;
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
             println!("secret {name} saved with keys: {}", keys.join(", "));
@@ -41,9 +41,15 @@ pub fn secret(cmd: &SecretCommand) -> Result<Outcome, Failure> {
     Ok(Outcome::Done)
 }
 
-/// `--KEY=VALUE` or `--KEY VALUE` pairs after the secret's name.
-fn secret_values(values: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+/// `--KEY=VALUE` or `--KEY VALUE` pairs after the secret's name; the value `-` is read from
+/// `stdin` (one key at most), so it never sits in the process list. A value given on the
+/// command line gets a warning saying so.
+fn secret_values(
+    values: &[String],
+    stdin: &mut dyn std::io::BufRead,
+) -> Result<BTreeMap<String, String>, Failure> {
     let mut map = BTreeMap::new();
+    let mut read_stdin = false;
     let mut it = values.iter().enumerate();
     while let Some((n, arg)) = it.next() {
         // Never echo the argument: it may well be the secret itself.
@@ -64,6 +70,17 @@ fn secret_values(values: &[String]) -> Result<BTreeMap<String, String>, Failure>
         if k.is_empty() {
             return Err(Failure::usage("an empty secret key"));
         }
+        let v = if v == "-" {
+            if std::mem::replace(&mut read_stdin, true) {
+                return Err(Failure::usage(format!(
+                    "--{k} -: only one value can come from stdin"
+                )));
+            }
+            line_from(stdin, &format!("--{k}"))?
+        } else {
+            eprintln!("warning: {}", argv_warning(&format!("--{k}")));
+            v
+        };
         map.insert(k, v);
     }
     if map.is_empty() {
@@ -72,11 +89,44 @@ fn secret_values(values: &[String]) -> Result<BTreeMap<String, String>, Failure>
     Ok(map)
 }
 
+/// One line from `stdin` without its line ending: the value of `what` given as `-`.
+fn line_from(stdin: &mut dyn std::io::BufRead, what: &str) -> Result<String, Failure> {
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage(format!("{what} -: cannot read stdin: {e}")))?;
+    let value = line.strip_suffix('\n').unwrap_or(&line);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.trim().is_empty() {
+        return Err(Failure::usage(format!(
+            "{what} -: stdin gave no value (pipe it in, e.g. `printenv TOKEN | alerter ...`)"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// What to say when a secret value was typed on the command line.
+fn argv_warning(flag: &str) -> String {
+    format!(
+        "the value of {flag} was given on the command line, where other users of this machine \
+         can read it (/proc/PID/cmdline) and shells keep it in their history; give `{flag} -` \
+         and pipe the value in instead"
+    )
+}
+
 /// `alerter register NAME --flavor=discord ...`.
 pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
+    let discord_token = match r.discord_token.as_deref() {
+        Some("-") => Some(line_from(&mut std::io::stdin().lock(), "--discord_token")?),
+        Some(t) if config::is_plain_token(t) => {
+            eprintln!("warning: {}", argv_warning("--discord_token"));
+            Some(t.to_string())
+        }
+        other => other.map(str::to_string),
+    };
     let spec = AlerterSpec {
         flavor: r.flavor.clone(),
-        discord_token: r.discord_token.clone(),
+        discord_token,
         default_discord_channel_id: r.default_discord_channel_id.clone(),
         api_base_url: r.api_base_url.clone(),
         ask_timeout_seconds: r.ask_timeout_seconds,
@@ -158,4 +208,39 @@ fn masked_spec(spec: &AlerterSpec) -> serde_json::Value {
         v["discord_token"] = serde_json::json!("********");
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_dash_reads_the_value_from_stdin_without_its_line_ending() {
+        let mut stdin: &[u8] = b"tok.en-123\r\nignored\n";
+        let map = secret_values(&args(&["--discord_token", "-", "--other=x"]), &mut stdin)
+            .unwrap_or_else(|f| panic!("{}", f.message));
+        assert_eq!(map["discord_token"], "tok.en-123");
+        assert_eq!(map["other"], "x");
+        let mut stdin: &[u8] = b"abc";
+        let map = secret_values(&args(&["--k=-"]), &mut stdin).ok().unwrap();
+        assert_eq!(map["k"], "abc", "no line ending at all is fine");
+    }
+
+    #[test]
+    fn stdin_gives_one_value_and_must_give_one() {
+        let mut stdin: &[u8] = b"a\nb\n";
+        let e = secret_values(&args(&["--a", "-", "--b", "-"]), &mut stdin)
+            .err()
+            .unwrap();
+        assert!(e.message.contains("only one value"), "{}", e.message);
+        let mut empty: &[u8] = b"\n";
+        let e = secret_values(&args(&["--a", "-"]), &mut empty)
+            .err()
+            .unwrap();
+        assert!(e.message.contains("stdin gave no value"), "{}", e.message);
+    }
 }
