@@ -22,6 +22,12 @@ async fn structured_post_json_receipt_matches_the_stored_embed() {
             "accuracy 0.93 on the holdout set",
             "--meta",
             "epoch=12",
+            "--meta",
+            "version=1.10",
+            "--meta",
+            "threshold=2.0",
+            "--meta",
+            "loss=0.25",
             "--json",
         ],
         None,
@@ -37,9 +43,19 @@ async fn structured_post_json_receipt_matches_the_stored_embed() {
     let e = &embeds(&stored[0])[0];
     assert_eq!(e["title"], "Training finished");
     assert_eq!(e["description"], "accuracy 0.93 on the holdout set");
+    // Values arrive as written: a version 1.10 is not the number 1.1.
+    let shown = [
+        ("epoch", "12"),
+        ("version", "1.10"),
+        ("threshold", "2.0"),
+        ("loss", "0.25"),
+    ];
     assert_eq!(
         fields(&stored),
-        vec![("epoch".to_string(), "12".to_string())]
+        shown
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
     );
     assert_eq!(stored[0]["author"]["id"], emu.bot().id.as_str());
     assert_clean(&emu, &emu.token());

@@ -164,7 +164,9 @@ fn key_value(s: &str, what: &str) -> Result<(String, String), Failure> {
         .ok_or_else(|| Failure::usage(format!("{what} `{s}` must look like KEY=VALUE")))
 }
 
-/// Type a metadata value: exact integers, floats, booleans and JSON objects/arrays; else text.
+/// Type a metadata value: integers, decimals, booleans and JSON objects/arrays; else text. A
+/// number is typed only when it is shown exactly as written (the component prints the
+/// shortest form), so a model version `1.10` or a threshold `2.0` stays text, unchanged.
 pub fn typed_value(v: &str) -> MetadataValue {
     if let Ok(i) = v.parse::<i64>() {
         if i.to_string() == v {
@@ -172,7 +174,7 @@ pub fn typed_value(v: &str) -> MetadataValue {
         }
     }
     if let Ok(f) = v.parse::<f64>() {
-        if f.is_finite() && v.contains('.') && !v.starts_with('.') && !v.ends_with('.') {
+        if f.is_finite() && v.contains('.') && f.to_string() == v {
             return MetadataValue::Float(f);
         }
     }
@@ -200,6 +202,12 @@ mod tests {
         assert!(matches!(typed_value("012"), V::Text(t) if t == "012"));
         assert!(matches!(typed_value("0.93"), V::Float(f) if f == 0.93));
         assert!(matches!(typed_value("1."), V::Text(_)));
+        assert!(matches!(typed_value("-2.5"), V::Float(f) if f == -2.5));
+        // Shown as written, or not a number: a version is not a float.
+        assert!(matches!(typed_value("1.10"), V::Text(t) if t == "1.10"));
+        assert!(matches!(typed_value("2.0"), V::Text(t) if t == "2.0"));
+        assert!(matches!(typed_value("0.1000000000000000055511"), V::Text(_)));
+        assert!(matches!(typed_value(".5"), V::Text(_)));
         assert!(matches!(typed_value("1e5"), V::Text(_)));
         assert!(matches!(typed_value("true"), V::Boolean(true)));
         assert!(matches!(typed_value("True"), V::Text(_)));
