@@ -157,9 +157,18 @@ impl Redactor {
     /// A redactor for these values; values shorter than 4 characters are left alone, since
     /// replacing them would mangle ordinary words.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a String>) -> Redactor {
+        // A token stored as `Bot xyz` is also redacted where only `xyz` appears.
         let mut secrets: Vec<String> = secrets
             .into_iter()
-            .map(|s| s.trim().to_string())
+            .flat_map(|s| {
+                let s = s.trim();
+                let bare = s
+                    .strip_prefix("Bot ")
+                    .or_else(|| s.strip_prefix("Bearer "))
+                    .map(str::trim);
+                [Some(s.to_string()), bare.map(str::to_string)]
+            })
+            .flatten()
             .filter(|s| s.len() >= 4)
             .collect();
         // Longest first, so a secret containing another is replaced whole.
@@ -255,6 +264,20 @@ mod tests {
         assert_eq!(r.redact("Bot abc.def.ghi failed"), "Bot [redacted] failed");
         // Too short to redact safely (would mangle ordinary words): left alone.
         assert_eq!(r.redact("abc"), "abc");
+    }
+
+    #[test]
+    fn a_token_stored_with_its_bot_prefix_is_redacted_bare_too() {
+        let secrets = ["Bot MTAx.tok.en".to_string()];
+        let r = Redactor::new(&secrets);
+        assert_eq!(
+            r.redact("Authorization: Bot MTAx.tok.en"),
+            "Authorization: [redacted]"
+        );
+        assert_eq!(
+            r.redact("token MTAx.tok.en in a URL"),
+            "token [redacted] in a URL"
+        );
     }
 
     #[test]

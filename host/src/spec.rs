@@ -12,7 +12,8 @@ use crate::error::ConfigError;
 pub const DISCORD_FLAVOR: &str = "discord";
 
 /// The settings of one alerter: the config file format and a registered alerter's file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` shows a `{{secret.key}}` reference but never a literal token.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlerterSpec {
     /// Only `discord` today.
@@ -36,6 +37,30 @@ pub struct AlerterSpec {
     /// Extra hosts (URLs) the component may reach besides the API base.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for AlerterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.discord_token.as_deref().map(|t| {
+            if crate::secrets::parse_reference(t).is_some() {
+                t
+            } else {
+                "[redacted]"
+            }
+        });
+        f.debug_struct("AlerterSpec")
+            .field("flavor", &self.flavor)
+            .field("discord_token", &token)
+            .field(
+                "default_discord_channel_id",
+                &self.default_discord_channel_id,
+            )
+            .field("api_base_url", &self.api_base_url)
+            .field("ask_timeout_seconds", &self.ask_timeout_seconds)
+            .field("delivery_deadline_seconds", &self.delivery_deadline_seconds)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish()
+    }
 }
 
 fn default_flavor() -> String {
@@ -65,4 +90,24 @@ pub fn load_file(path: &Path) -> Result<AlerterSpec, ConfigError> {
     toml::from_str(&text).map_err(|e| {
         ConfigError::Invalid(format!("config file {}: {}", path.display(), e.message()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_literal_token_but_does_show_a_reference() {
+        let mut spec = AlerterSpec {
+            discord_token: Some("MTAx.literal-token.xyz".into()),
+            ..AlerterSpec::default()
+        };
+        let shown = format!("{spec:?}");
+        assert!(
+            !shown.contains("literal-token") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+        spec.discord_token = Some("{{discord_secret.discord_token}}".into());
+        assert!(format!("{spec:?}").contains("{{discord_secret.discord_token}}"));
+    }
 }
