@@ -4,7 +4,7 @@
 //! further warnings are suppressed; [`Notices::summary`] gives one closing line for whatever
 //! was held back.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// Distinct notice texts written per call before the rest is suppressed.
 pub const MAX_DISTINCT: usize = 20;
@@ -15,8 +15,8 @@ pub const SUPPRESSED: &str = "further warnings suppressed";
 /// What was noticed so far in one call.
 #[derive(Debug, Default)]
 pub struct Notices {
-    /// Times each text was noticed.
-    counts: HashMap<String, u32>,
+    /// The distinct texts noticed.
+    texts: HashSet<String>,
     /// Notices not written: repeats and texts past the limit.
     held_back: u32,
 }
@@ -29,13 +29,12 @@ impl Notices {
 
     /// Record `text`; whether to write it, or the suppression line instead, or nothing.
     pub fn admit(&mut self, text: &str) -> Option<Line> {
-        if let Some(n) = self.counts.get_mut(text) {
-            *n += 1;
+        if self.texts.contains(text) {
             self.held_back += 1;
             return None;
         }
-        let distinct = self.counts.len();
-        self.counts.insert(text.to_string(), 1);
+        let distinct = self.texts.len();
+        self.texts.insert(text.to_string());
         if distinct < MAX_DISTINCT {
             Some(Line::Text)
         } else {

@@ -85,6 +85,12 @@ fn a_rate_limit_longer_than_the_backoff_is_waited_out() {
     let sim = of(&mut svc);
     let second = sim.sent.iter().filter(|s| s.3 >= start).nth(1).unwrap().3;
     assert!(second - start >= 90 * SEC, "{} s", (second - start) / SEC);
+    // And no longer: the next round is due when the limit lifts, not after a backoff.
+    assert!(
+        second - start < 91 * SEC,
+        "{} ms",
+        (second - start) / 1_000_000
+    );
 }
 
 #[test]

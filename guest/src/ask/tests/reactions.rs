@@ -195,3 +195,61 @@ fn a_reaction_list_cut_short_withdraws_nobodys_approval() {
         .iter()
         .any(|n| n.contains("full page of reactions")));
 }
+
+#[test]
+fn reactions_are_read_page_after_page_to_the_end_of_the_list() {
+    // 250 people react before carol, the one approver: she is on the third page.
+    let p = params(|s| s.approvers = vec![CAROL.to_string()]);
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let t = of(&mut svc).now;
+    for i in 0..250u64 {
+        let id = 100_000_000_000_000_000 + i;
+        of(&mut svc).events.push((t, Event::React(id, "✅")));
+    }
+    of(&mut svc).events.push((t, Event::React(CAROL, "✅")));
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 0, None).unwrap() else {
+        panic!("decided");
+    };
+    assert_eq!(answer.decision, Decision::Approved);
+    assert_eq!(names(&answer.approvers), ["carol"]);
+    let sim = of(&mut svc);
+    let reads = sim
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/reactions/%E2%9C%85?"))
+        .count();
+    assert_eq!(reads, 3);
+    assert!(sim.notices.is_empty(), "{:?}", sim.notices);
+}
+
+#[test]
+fn a_listed_approver_counts_without_a_member_lookup_even_with_approver_roles() {
+    let p = params(|s| {
+        s.approvers = vec![ALICE.to_string()];
+        s.approver_roles = vec!["777777777777777777".into()];
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let t = of(&mut svc).now;
+    of(&mut svc)
+        .events
+        .push((t, Event::Say(ALICE, "LGTM", true)));
+    // Member lookups fail: a listed approver needs none.
+    of(&mut svc).fault = Some(Box::new(|r, _| {
+        r.url
+            .contains("/members/")
+            .then(|| response(500, r#"{"message":"down","code":0}"#, &[]))
+    }));
+    let WaitStatus::Done(answer) = wait(&mut svc, &o.question, &p, 0, None).unwrap() else {
+        panic!("decided");
+    };
+    assert_eq!(answer.decision, Decision::Approved);
+    assert_eq!(names(&answer.approvers), ["alice"]);
+    let sim = of(&mut svc);
+    assert!(
+        !sim.requests().iter().any(|r| r.contains("/members/")),
+        "{:?}",
+        sim.requests()
+    );
+}

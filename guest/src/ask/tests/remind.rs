@@ -259,3 +259,137 @@ fn reminders_that_would_not_fit_in_one_message_are_refused_before_any_request() 
     }
     assert!(of(&mut svc).sent.is_empty());
 }
+
+/// When the reminders went out (s after the question, by their ids) while Discord's clock runs
+/// 10 s ahead of ours: in one long wait, or in waits of 5 s by new processes that read
+/// everything back from the channel.
+fn reminder_times_with_discord_ahead(sliced: bool) -> Vec<u64> {
+    let p = params(|s| {
+        s.remind_every_ms = Some(30_000);
+        s.timeout_ms = Some(120_000);
+    });
+    let mut sim = Sim::new();
+    sim.skew_ms = 10_000;
+    let mut svc = service(sim, 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let q: u64 = o.question.message_id.parse().unwrap();
+    loop {
+        if sliced {
+            svc = restart(svc, 30_000);
+        }
+        let slice = if sliced { 5_000 } else { 600_000 };
+        if let WaitStatus::Done(_) = wait(&mut svc, &o.question, &p, slice, None).unwrap() {
+            break;
+        }
+    }
+    pings(of(&mut svc), q).iter().map(|(t, _)| *t).collect()
+}
+
+#[test]
+fn a_long_wait_spaces_reminders_as_waits_resumed_from_the_channel_do() {
+    let one = reminder_times_with_discord_ahead(false);
+    let sliced = reminder_times_with_discord_ahead(true);
+    assert_eq!(one.len(), 3, "{one:?}");
+    assert_eq!(one.len(), sliced.len(), "{one:?} {sliced:?}");
+    assert!(
+        // Within the few ms each restart's reads take on the sim's clock, not a skew apart.
+        one.iter().zip(&sliced).all(|(a, b)| a.abs_diff(*b) <= 3),
+        "{one:?} {sliced:?}"
+    );
+}
+
+#[test]
+fn a_failed_reminder_is_tried_again_as_soon_as_the_minute_is_over() {
+    const MS: u64 = 1_000_000;
+    let p = params(|s| {
+        s.remind_every_ms = Some(5_000);
+        s.timeout_ms = Some(200_000);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let mut once = true;
+    of(&mut svc).fault = Some(Box::new(move |r, _| {
+        (r.method == crate::discord::Method::Post && std::mem::take(&mut once)).then(|| {
+            response(
+                403,
+                r#"{"message":"Missing Permissions","code":50013}"#,
+                &[],
+            )
+        })
+    }));
+    let posted = |sim: &Sim| -> Vec<u64> {
+        sim.sent
+            .iter()
+            .filter(|s| s.0 == crate::discord::Method::Post)
+            .map(|s| s.3)
+            .collect()
+    };
+    of(&mut svc).now += 5 * SEC;
+    let step = |svc: &mut crate::service::Service<Sim>, hint: Option<&str>| match wait(
+        svc,
+        &o.question,
+        &p,
+        0,
+        hint,
+    )
+    .unwrap()
+    {
+        WaitStatus::Open(progress) => progress,
+        done @ WaitStatus::Done(_) => panic!("{done:?}"),
+    };
+    let failed = step(&mut svc, None);
+    let tried = *posted(of(&mut svc)).last().unwrap();
+    // Half a minute later: not yet. This round's reads take `reads` ms on the sim's clock.
+    of(&mut svc).now = tried + 30 * SEC;
+    let before = of(&mut svc).sent.len();
+    let paused = step(&mut svc, Some(&failed.resume));
+    let reads = (of(&mut svc).sent.len() - before) as u64;
+    assert_eq!(
+        posted(of(&mut svc)).len(),
+        2,
+        "the question and the failed try"
+    );
+    // A round that reaches the reminder exactly a minute after the failed try sends it.
+    of(&mut svc).now = tried + 60 * SEC - reads * MS;
+    let sent = step(&mut svc, Some(&paused.resume));
+    assert_eq!(posted(of(&mut svc))[2..], [tried + 60 * SEC]);
+    assert_eq!(sent.reminders_sent, 1);
+}
+
+#[test]
+fn a_page_that_repeats_the_last_message_read_does_not_count_it_twice() {
+    let p = params(|s| {
+        s.remind_every_ms = Some(5_000);
+        s.timeout_ms = Some(200_000);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let q: u64 = o.question.message_id.parse().unwrap();
+    of(&mut svc).now += 5 * SEC;
+    // The reminder goes out in the first round and is read back in the second.
+    let WaitStatus::Open(progress) = wait(&mut svc, &o.question, &p, 1_500, None).unwrap() else {
+        panic!("open");
+    };
+    assert_eq!(progress.reminders_sent, 1);
+    let sim = of(&mut svc);
+    let reminder = &sim.replies(q)[0];
+    let page = json!([{
+        "id": reminder.id.to_string(), "content": reminder.content, "type": 19,
+        "author": {"id": BOT.to_string(), "username": "alerter", "bot": true},
+        "message_reference": {"message_id": q.to_string()},
+    }])
+    .to_string();
+    // A proxy that serves `after=<id>` with that message included.
+    sim.fault = Some(Box::new(move |r, _| {
+        r.url
+            .contains("messages?after=")
+            .then(|| response(200, &page, &[]))
+    }));
+    sim.now += 2 * SEC;
+    let WaitStatus::Open(progress) =
+        wait(&mut svc, &o.question, &p, 0, Some(&progress.resume)).unwrap()
+    else {
+        panic!("open");
+    };
+    assert_eq!(progress.reminders_sent, 1);
+}

@@ -451,6 +451,55 @@ fn the_outcome_makes_room_within_discords_limits_keeping_the_first_embed() {
     assert_eq!(out.last(), Some(&outcome(3500)));
 }
 
+/// An outcome whose embed text is `len` long.
+fn outcome_of(len: usize) -> Embed {
+    outcome(len - outcome(0).text_len())
+}
+
+#[test]
+fn a_cut_description_fills_the_6000_characters_exactly_and_never_splits_a_character() {
+    let total = |e: &[Embed]| e.iter().map(Embed::text_len).sum::<usize>();
+    let body = |e: &Embed| e.description.clone().unwrap();
+    // 427 over: the last description loses 428 characters and gets the mark.
+    let out = with_outcome(vec![text_embed(3000, 0), text_embed(2900, 0)], outcome(500));
+    assert_eq!(total(&out), limits::EMBED_TOTAL);
+    assert_eq!(body(&out[1]), format!("{}…", "d".repeat(2900 - 428)));
+    // Two UTF-16 units a character: an odd room left keeps one unit free.
+    let mut emoji = text_embed(0, 0);
+    emoji.description = Some("😀".repeat(1450));
+    let out = with_outcome(vec![text_embed(3000, 0), emoji], outcome(501));
+    assert_eq!(total(&out), limits::EMBED_TOTAL - 1);
+    assert_eq!(body(&out[1]), format!("{}…", "😀".repeat(1235)));
+    // Over by one less than the description: cut, it would be only the mark, so it goes.
+    let q = vec![text_embed(3000, 0), text_embed(40, 0)];
+    let out = with_outcome(q.clone(), outcome_of(limits::EMBED_TOTAL - 3003));
+    assert_eq!(out[0], q[0]);
+    assert_eq!(out[1].description, None, "{:?}", out[1]);
+    assert_eq!(out[1].title.as_deref(), Some("t"));
+    assert_eq!(total(&out), limits::EMBED_TOTAL - 1);
+}
+
+#[test]
+fn embeds_without_descriptions_or_fields_give_way_last_first_but_never_the_first() {
+    let q: Vec<Embed> = (0..5)
+        .map(|i| Embed {
+            title: Some(format!("{i}").repeat(256)),
+            footer: (i == 0).then(|| Footer {
+                text: "alerter key: k".into(),
+            }),
+            ..Embed::default()
+        })
+        .collect();
+    // 1294 characters with room for 800: the last two go.
+    let out = with_outcome(q.clone(), outcome_of(limits::EMBED_TOTAL - 800));
+    assert_eq!(out[..3], q[..3]);
+    assert_eq!(out[3], outcome_of(limits::EMBED_TOTAL - 800));
+    assert_eq!(out.len(), 4);
+    // Room for less than the first alone: the first, with the key, stays all the same.
+    let out = with_outcome(q.clone(), outcome_of(limits::EMBED_TOTAL - 100));
+    assert_eq!(out, [q[0].clone(), outcome_of(limits::EMBED_TOTAL - 100)]);
+}
+
 #[test]
 fn close_sends_back_only_the_questions_own_embeds_not_discords_link_previews() {
     let p = params(|_| {});
