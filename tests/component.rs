@@ -66,4 +66,10 @@ fn a_cache_others_can_write_is_not_used() {
         again.contains("compile cache miss"),
         "a world-writable cache was trusted: {again}"
     );
+    // Nor written to: anyone could have planted files there.
+    let written: Vec<_> = std::fs::read_dir(&shared).unwrap().collect();
+    assert!(
+        written.is_empty(),
+        "wrote into a shared directory: {written:?}"
+    );
 }

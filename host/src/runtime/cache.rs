@@ -1,7 +1,9 @@
-//! The compile cache: a compiled component (native code) is kept on disk, keyed by the
-//! component's bytes and the engine's compatibility hash (wasmtime version and settings), so
-//! later runs skip Cranelift. Since the file is native code, it is trusted only if it and its
-//! directory belong to this user and nobody else can write them.
+//! The compile cache: a compiled component (native code) is kept on disk, keyed by a SHA-256
+//! of the component's bytes and the engine's compatibility hash (wasmtime version and
+//! settings), so later runs skip Cranelift. Since the file is native code, it is loaded only
+//! if it is a regular file and it and its directory belong to this user and nobody else can
+//! write them; it is written only into such a directory, through an exclusively created
+//! temporary file that follows no symlink.
 
 use std::path::{Path, PathBuf};
 
@@ -22,17 +24,14 @@ fn cache_dir() -> Option<PathBuf> {
 
 /// Compile a component, or load it precompiled from the cache. Returns whether the cache hit.
 pub fn load(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> {
-    use std::hash::{Hash, Hasher};
     let Some(dir) = cache_dir() else {
         return Ok((Component::new(engine, bytes)?, false));
     };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    engine.precompile_compatibility_hash().hash(&mut h);
-    let path = dir.join(format!("{:016x}.cwasm", h.finish()));
-    if path.is_file() && private_to_us(&dir) && private_to_us(&path) {
+    let path = dir.join(format!("{}.cwasm", key(engine, bytes)));
+    if private_file(&path) && private_to_us(&dir) {
         // SAFETY: the file was written by `serialize` of an engine with the same compatibility
-        // hash, and it and its directory are owned by this user and writable by nobody else.
+        // hash (both are in its name), it is a regular file (not a link), and it and its
+        // directory are owned by this user and writable by nobody else.
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
             return Ok((c, true));
         }
@@ -45,28 +44,130 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> 
     Ok((component, false))
 }
 
-/// Whether this user owns `path` and nobody else can write it.
+/// The cache file's name: SHA-256 of the component and of the engine's compatibility hash
+/// (wasmtime version and settings), so no other component or engine can claim the slot.
+fn key(engine: &Engine, bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::hash::{Hash, Hasher};
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut compat);
+    let digest = Sha256::new()
+        .chain_update(bytes)
+        .chain_update(compat.finish().to_le_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether this user owns `path` (not following a symlink) and nobody else can write it.
 fn private_to_us(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    std::fs::metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o022 == 0)
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == me && m.mode() & 0o022 == 0)
 }
 
-/// Write `data` to `path` atomically (temp file + rename), 0600 in a 0700 directory.
+/// A regular file (not a symlink), private to this user.
+fn private_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) && private_to_us(path)
+}
+
+/// Write `data` to `path` atomically, 0600, only into a directory private to this user (made
+/// 0700 if missing). The temporary file has an unpredictable name and is created exclusively
+/// without following symlinks, so nothing planted in the directory can redirect the write.
 fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if !private_to_us(dir) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{} is not private to this user", dir.display()),
+        ));
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(
+        ".{}.{}-{nanos:08x}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)?;
-    std::io::Write::write_all(&mut f, data)?;
-    std::fs::rename(&tmp, path)
+    let written = std::io::Write::write_all(&mut f, data).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("alerter-cache-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn writes_only_into_a_directory_nobody_else_can_write() {
+        let dir = scratch("shared");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let path = dir.join("k.cwasm");
+        assert!(write_private(&dir, &path, b"code").is_err());
+        assert!(!path.exists());
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        write_private(&dir, &path, b"code").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"code");
+        assert!(private_file(&path));
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_planted_symlink_is_neither_loaded_nor_followed() {
+        let dir = scratch("link");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, b"precious").unwrap();
+        let path = dir.join("k.cwasm");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        assert!(!private_file(&path), "a link is not a cache entry");
+        write_private(&dir, &path, b"code").unwrap();
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"precious",
+            "the link's target is untouched"
+        );
+        assert!(
+            private_file(&path),
+            "the link was replaced by a regular file"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_key_is_a_sha256_of_the_component_and_the_engine() {
+        let engine = Engine::default();
+        let a = key(&engine, b"component a");
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, key(&engine, b"component b"));
+        assert_eq!(a, key(&engine, b"component a"));
+    }
 }
