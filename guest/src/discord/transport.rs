@@ -29,7 +29,8 @@ impl Method {
 }
 
 /// One HTTP request, fully formed.
-#[derive(Debug, Clone)]
+/// `Debug` shows every header but `authorization` (the bot token) as `[redacted]`.
+#[derive(Clone)]
 pub struct HttpRequest {
     /// The method.
     pub method: Method,
@@ -41,6 +42,33 @@ pub struct HttpRequest {
     pub body: Option<Vec<u8>>,
     /// Bound for connecting and for each wait on the response, in nanoseconds.
     pub timeout_ns: u64,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if k.eq_ignore_ascii_case("authorization") {
+                    "[redacted]"
+                } else {
+                    v
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field(
+                "body",
+                &self.body.as_ref().map(|b| String::from_utf8_lossy(b)),
+            )
+            .field("timeout_ns", &self.timeout_ns)
+            .finish()
+    }
 }
 
 /// One HTTP response.
@@ -90,4 +118,29 @@ pub trait Transport {
     fn random_u64(&mut self) -> u64;
     /// Tell the operator something once (e.g. a missing intent); never contains secrets.
     fn notice(&mut self, text: &str);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let r = HttpRequest {
+            method: Method::Get,
+            url: "https://discord.com/api/v10/users/@me".into(),
+            headers: vec![
+                ("authorization".into(), "Bot MTAx.secret.tok".into()),
+                ("user-agent".into(), "DiscordBot (x, 1)".into()),
+            ],
+            body: None,
+            timeout_ns: 1,
+        };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("MTAx.secret.tok"), "{shown}");
+        assert!(
+            shown.contains("[redacted]") && shown.contains("DiscordBot"),
+            "{shown}"
+        );
+    }
 }

@@ -206,7 +206,10 @@ mod tests {
         // Shown as written, or not a number: a version is not a float.
         assert!(matches!(typed_value("1.10"), V::Text(t) if t == "1.10"));
         assert!(matches!(typed_value("2.0"), V::Text(t) if t == "2.0"));
-        assert!(matches!(typed_value("0.1000000000000000055511"), V::Text(_)));
+        assert!(matches!(
+            typed_value("0.1000000000000000055511"),
+            V::Text(_)
+        ));
         assert!(matches!(typed_value(".5"), V::Text(_)));
         assert!(matches!(typed_value("1e5"), V::Text(_)));
         assert!(matches!(typed_value("true"), V::Boolean(true)));
