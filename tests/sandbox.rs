@@ -212,6 +212,46 @@ async fn a_guest_that_floods_its_output_loses_output_not_its_life() {
     );
 }
 
+/// This process's resident memory, in MiB (`VmRSS` of /proc/self/status).
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_memory_held_for_the_guest_is_capped() {
+    // Header sets live in the host's memory, outside the guest's memory cap. Uncapped, this
+    // guest creates thousands of 30 KB ones within its CPU budget (gigabytes of host memory);
+    // the resource table's cap stops it at 1024.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let before = rss_mib();
+    match cmd(&cfg, "hoard-headers").await {
+        Err(CallError::Sandbox(m)) => assert!(m.contains("host resources"), "{m}"),
+        other => panic!("the hoarding guest was not stopped: {other:?}"),
+    }
+    let grown = rss_mib().saturating_sub(before);
+    eprintln!(
+        "host RSS: {before} MiB before, {} MiB after the hoarding guest",
+        before + grown
+    );
+    assert!(grown < 200, "the host grew by {grown} MiB");
+    // One header set over the byte cap (64 KiB) stops the call; a smaller one is fine.
+    match cmd(&cfg, "big-header 256").await {
+        Err(CallError::Sandbox(m)) => assert!(m.contains("fields exceeds limit"), "{m}"),
+        other => panic!("a 256 KiB header set was stored: {other:?}"),
+    }
+    assert_eq!(
+        cmd(&cfg, "big-header 16").await.expect("16 KiB is fine"),
+        "a 16 KiB header was accepted"
+    );
+    still_serving(&cfg).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_call_is_cut_by_the_wall_clock_deadline() {
     let emu = Emulator::start(Options::default()).await.unwrap();

@@ -5,7 +5,10 @@
 //!   host (plus hosts added explicitly) is allowed, every other request is denied and logged.
 //!   `wasi:http` does not pass through `wasi:sockets`, so this hook is the only gate.
 //! - Sockets, filesystem, environment, stdin: the guest's `WasiCtx` grants none of them.
-//! - Memory: a `StoreLimits` cap on linear memory.
+//! - Memory: a `StoreLimits` cap on linear memory; and for what the host holds on the guest's
+//!   behalf, caps on the resource table ([`Policy::max_resources`]), on each header set
+//!   ([`Policy::max_header_bytes`]) and on requests in flight
+//!   ([`Policy::max_concurrent_requests`]).
 //! - CPU: fuel. Every executed wasm instruction costs fuel; waiting in a host call (a sleep, an
 //!   HTTP response) costs none. A call starts with [`Policy::cpu_budget`] and traps when it is
 //!   spent; every second the guest waits in a host call (one of at least [`MIN_EARNING_WAIT`])
@@ -19,6 +22,7 @@
 //!   step, plus [`Policy::slack`], so the guest always gets to report its own outcome first.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +57,13 @@ pub struct Policy {
     pub slack: Duration,
     /// Upper bound on any connect / first-byte / between-bytes timeout the guest asks for.
     pub max_request_timeout: Duration,
+    /// Host resources (header sets, requests, bodies, streams, pollables) a guest may hold at
+    /// once. Each lives in host memory, which the memory cap does not count.
+    pub max_resources: usize,
+    /// Bytes of one header set the guest creates or receives (in-memory size).
+    pub max_header_bytes: usize,
+    /// HTTP requests waiting for their response at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Policy {
@@ -64,6 +75,9 @@ impl Default for Policy {
             cpu_refill: Duration::from_millis(100),
             slack: Duration::from_secs(10),
             max_request_timeout: Duration::from_secs(30),
+            max_resources: 1024,
+            max_header_bytes: 64 << 10,
+            max_concurrent_requests: 8,
         }
     }
 }
@@ -185,6 +199,29 @@ pub struct EgressHooks {
     pub policy: Arc<Policy>,
     /// Denied destinations, for the host's log and for tests.
     pub denied: Arc<Mutex<Vec<String>>>,
+    /// Requests sent whose response has not arrived yet.
+    pub in_flight: Arc<AtomicUsize>,
+}
+
+/// One request counted in [`EgressHooks::in_flight`] until it is dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Count one more request, unless `max` are already waiting.
+    fn start(count: &Arc<AtomicUsize>, max: usize) -> Option<InFlight> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| InFlight(count.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl EgressHooks {
@@ -231,8 +268,13 @@ impl WasiHttpHooks for EgressHooks {
         let Some(options) = self.admit(request.method(), request.uri(), options) else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         };
+        let Some(counted) = InFlight::start(&self.in_flight, self.policy.max_concurrent_requests)
+        else {
+            return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionLimitReached) });
+        };
         Box::new(async move {
             use http_body_util::BodyExt;
+            let _counted = counted; // until the response arrives, or the request is dropped
             let (res, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
@@ -414,6 +456,7 @@ mod tests {
                 ..Policy::for_api_base("https://discord.com/api/v10").unwrap()
             }),
             denied: Arc::default(),
+            in_flight: Arc::default(),
         };
         let get = http::Method::GET;
         let evil: http::Uri = "https://evil.example/x?token=abc".parse().unwrap();
@@ -440,6 +483,21 @@ mod tests {
             1,
             "allowed requests are not recorded"
         );
+    }
+
+    #[test]
+    fn requests_in_flight_are_capped_and_released_when_dropped() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let a = InFlight::start(&count, 2).expect("first");
+        let b = InFlight::start(&count, 2).expect("second");
+        assert!(
+            InFlight::start(&count, 2).is_none(),
+            "a third waits for none"
+        );
+        drop(a);
+        let c = InFlight::start(&count, 2).expect("a slot was freed");
+        drop((b, c));
+        assert_eq!(count.load(Ordering::Acquire), 0);
     }
 
     #[test]

@@ -41,13 +41,18 @@ impl HostState {
             .allow_ip_name_lookup(false)
             .build();
         let policy = cfg.policy.clone();
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(policy.max_header_bytes);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(policy.max_resources);
         HostState {
             wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            http,
+            table,
             egress: EgressHooks {
                 policy: policy.clone(),
                 denied: Arc::default(),
+                in_flight: Arc::default(),
             },
             config: cfg.clone(),
             limits: StoreLimitsBuilder::new()

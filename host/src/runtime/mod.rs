@@ -352,6 +352,15 @@ fn meter_cpu(store: &mut Store<HostState>, policy: Arc<Policy>) {
 
 /// Why the sandbox stopped the guest, in words.
 fn trap_reason(e: &wasmtime::Error) -> String {
+    if e.chain().any(|c| {
+        c.downcast_ref::<wasmtime::component::ResourceTableError>()
+            .is_some()
+    }) {
+        return format!(
+            "it held more host resources at once (header sets, requests, streams) than the \
+             policy allows ({e:#})"
+        );
+    }
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::OutOfFuel) => "it used more CPU time than the policy allows".into(),
         Some(wasmtime::Trap::UnreachableCodeReached) => format!(

@@ -1,7 +1,8 @@
 //! A hostile flavor for the sandbox tests. `post` with a text message does what the text says:
 //! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
 //! forever), `naps N` (wait 25 ms N times), `work-naps N` (wait 5 ms, then work, N times),
-//! `spin-host` (spin calling the host), `flood KIB` (write KiB of stderr), `file PATH` (read a
+//! `spin-host` (spin calling the host), `flood KIB` (write KiB of stderr), `hoard-headers`
+//! (keep creating header sets), `big-header KIB` (one oversized header set), `file PATH` (read a
 //! file), `env` (read the environment), `print-token` (reveal the token and print it), `ok`
 //! (succeed). Only built for wasm32-wasip2, by tests/build.rs.
 
@@ -116,6 +117,32 @@ mod component {
                         eprintln!("{line}");
                     }
                     Ok(receipt(format!("flooded {kib} KiB")))
+                }
+                "hoard-headers" => {
+                    // Header sets live in host memory, which the memory cap does not count:
+                    // keep creating 30 KB ones and never drop them.
+                    let pad = vec![b'a'; 30_000];
+                    let mut kept = Vec::new();
+                    for i in 0..100_000u32 {
+                        let f = wasip2::http::types::Fields::from_list(&[(
+                            format!("x-pad-{i}"),
+                            pad.clone(),
+                        )])
+                        .map_err(|e| AlertError::InvalidInput(format!("fields: {e:?}")))?;
+                        kept.push(f);
+                    }
+                    Ok(receipt(format!("kept {} header sets", kept.len())))
+                }
+                "big-header" => {
+                    // One header set larger than the policy's cap is refused, not stored.
+                    let kib: usize = arg.parse().unwrap_or(256);
+                    match wasip2::http::types::Fields::from_list(&[(
+                        "x-big".to_string(),
+                        vec![b'a'; kib << 10],
+                    )]) {
+                        Ok(_) => Ok(receipt(format!("a {kib} KiB header was accepted"))),
+                        Err(e) => Err(AlertError::InvalidInput(format!("refused: {e:?}"))),
+                    }
                 }
                 "file" => match std::fs::read(arg) {
                     Ok(b) => Ok(receipt(format!("read {} bytes from {arg}", b.len()))),
