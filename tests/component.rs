@@ -73,3 +73,21 @@ fn a_cache_others_can_write_is_not_used() {
         "wrote into a shared directory: {written:?}"
     );
 }
+
+/// The CLI makes a call or three: it must not reserve a pool of 256 slots (about 72 GiB of
+/// address space), so it works under a tight `ulimit -v`.
+#[test]
+fn the_cli_runs_under_a_tight_address_space_limit() {
+    let bin = alerter_e2e::alerter_bin();
+    let out = std::process::Command::new("bash")
+        .args(["-c", "ulimit -v 4000000 && exec \"$0\" wit --imports"])
+        .arg(&bin)
+        .env("ALERTER_CACHE_DIR", "")
+        .output()
+        .expect("run alerter under ulimit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -252,3 +252,47 @@ async fn a_token_piped_to_a_dash_never_sits_in_argv() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_home_others_can_write_is_refused_before_anything_is_read_or_sent() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let home = scratch("shared-home");
+    let token_arg = format!("--discord_token={}", emu.token());
+    let out = run(&home, &["secret", "create", "s", &token_arg], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let channel_arg = format!("--default_discord_channel_id={}", emu.default_channel_id());
+    let base_arg = format!("--api_base_url={}", emu.base_url());
+    let register = [
+        "register",
+        "a",
+        "--flavor=discord",
+        "--discord_token={{s.discord_token}}",
+        channel_arg.as_str(),
+        base_arg.as_str(),
+    ];
+    let out = run(&home, &register, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let post = ["post", "--body", "must not be sent"];
+
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let shown = home.display().to_string();
+    for args in [&["list"][..], &post, &["secret", "list"], &register] {
+        let out = run(&home, args, None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&shown), "{args:?}: {err}");
+        assert!(
+            err.contains("writable by others (mode 0777)"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("chmod go-w {shown}")),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(emu.messages(&emu.default_channel_id()).is_empty());
+
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = run(&home, &post, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

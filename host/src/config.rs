@@ -125,7 +125,7 @@ pub fn load(
     match (file, &selection.alerter) {
         (Some(path), _) => load_file(&path),
         (None, Some(name)) => registry.load(name),
-        (None, None) => match registry.list().as_slice() {
+        (None, None) => match registry.list()?.as_slice() {
             [one] => registry.load(one),
             // Nothing chosen and nothing registered: the environment alone (CI) is enough.
             [] if set(env, ENV_TOKEN).is_some() => Ok(AlerterSpec {

@@ -62,6 +62,10 @@ pub enum SecretError {
     /// A secret name that could escape the store's directory or is empty.
     #[error("invalid secret name `{0}`: use letters, digits, `-` and `_`")]
     BadName(String),
+    /// The store's directory or a secret's file could have been changed by someone else (or
+    /// is a symlink): the text names the path, what is wrong and the fix.
+    #[error("secret store: {0}")]
+    Unsafe(String),
     /// Reading or writing the store failed.
     #[error("secret store {path}: {source}")]
     Io {

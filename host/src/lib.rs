@@ -15,6 +15,7 @@
 //!   ([`config::load`]), and how a spec becomes a [`CallConfig`] ([`config::resolve`]);
 //! - [`registry`]: registered alerters, one file per name;
 //! - [`secrets`]: the secret store, `{{name.key}}` references, and the [`Redactor`];
+//! - `fsguard`: the ownership and mode checks on the alerter home, and private atomic writes;
 //! - [`policy`]: the sandbox in one place: egress allow-list, memory, CPU, deadlines;
 //! - `bindings`: the host side of the WIT world, generated; its types are [`types`] and the
 //!   report and hook records re-exported here;
@@ -54,6 +55,7 @@
 mod bindings;
 pub mod config;
 pub mod error;
+mod fsguard;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
@@ -63,7 +65,7 @@ mod spec;
 pub use bindings::{types, ChannelInfo, CheckReport, ExceptionInfo, RunContext};
 pub use error::{describe, CallError, ConfigError, SecretError};
 pub use policy::Policy;
-pub use runtime::{CallConfig, Runtime};
+pub use runtime::{CallConfig, Instances, Runtime};
 pub use secrets::{Redactor, SecretStore};
 
 /// The WIT contract (`alerter:core`) the embedded component implements.

@@ -3,18 +3,21 @@
 //! line the host prints or logs.
 //!
 //! Layout: `$ALERTER_HOME/secrets/<name>.json`, a JSON object of key -> value, mode 0600, in a
-//! directory of mode 0700. Values are never printed back.
+//! directory of mode 0700. Values are never printed back. Nothing is read from or written into
+//! a home or `secrets/` directory another user owns or can write, and a secret file that is a
+//! symlink, belongs to another user or is writable by others is refused (see `fsguard`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::SecretError;
+use crate::fsguard;
 
 /// Secrets kept in files only their owner can read.
 #[derive(Debug, Clone)]
 pub struct SecretStore {
+    home: PathBuf,
     dir: PathBuf,
 }
 
@@ -30,8 +33,14 @@ impl SecretStore {
     /// The store under an alerter home (`<home>/secrets`).
     pub fn new(home: &Path) -> SecretStore {
         SecretStore {
+            home: home.to_path_buf(),
             dir: home.join("secrets"),
         }
+    }
+
+    /// The home and the store's directory may be trusted (or do not exist yet).
+    fn trusted_dirs(&self) -> Result<(), SecretError> {
+        fsguard::check_dirs(&self.home, &self.dir).map_err(SecretError::Unsafe)
     }
 
     fn path(&self, name: &str) -> Result<PathBuf, SecretError> {
@@ -51,30 +60,22 @@ impl SecretStore {
     /// Create or replace a secret with the given key/value pairs (file mode 0600).
     pub fn create(&self, name: &str, values: &BTreeMap<String, String>) -> Result<(), SecretError> {
         let path = self.path(name)?;
+        self.trusted_dirs()?;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
             .map_err(Self::io(&self.dir))?;
+        self.trusted_dirs()?;
         let json = serde_json::to_vec_pretty(values).unwrap_or_default();
-        let tmp = path.with_extension("json.tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(Self::io(&tmp))?;
-        // An existing tmp file keeps its mode: force 0600.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(Self::io(&tmp))?;
-        f.write_all(&json).map_err(Self::io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(Self::io(&path))
+        fsguard::write_private(&self.dir, &path, &json).map_err(Self::io(&path))
     }
 
     /// The key/value pairs of a secret, `None` if it does not exist.
     pub fn get(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, SecretError> {
         let path = self.path(name)?;
+        self.trusted_dirs()?;
+        fsguard::check_file(&path).map_err(SecretError::Unsafe)?;
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -89,6 +90,7 @@ impl SecretStore {
 
     /// Secret names, sorted.
     pub fn list(&self) -> Result<Vec<String>, SecretError> {
+        self.trusted_dirs()?;
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -110,6 +112,7 @@ impl SecretStore {
     /// Delete a secret; `false` if it did not exist.
     pub fn delete(&self, name: &str) -> Result<bool, SecretError> {
         let path = self.path(name)?;
+        self.trusted_dirs()?;
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -191,6 +194,7 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn temp_home(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("alerter-secrets-{tag}-{}", std::process::id()));
@@ -346,5 +350,111 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&home);
         let _ = std::fs::remove_dir_all(&home2);
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn one(value: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("discord_token".to_string(), value.to_string())])
+    }
+
+    #[test]
+    fn a_home_or_secrets_dir_writable_by_others_is_refused_naming_the_path_and_fix() {
+        let home = temp_home("ww");
+        let store = SecretStore::new(&home);
+        store.create("s", &one("value-1")).unwrap();
+        for dir in [home.clone(), home.join("secrets")] {
+            chmod(&dir, 0o777);
+            let shown = dir.display().to_string();
+            let errors = [
+                store.get("s").err(),
+                store.resolve("{{s.discord_token}}").err(),
+                store.list().err(),
+                store.create("s", &one("evil")).err(),
+                store.delete("s").err(),
+            ];
+            for e in errors {
+                let e = e.expect("refused");
+                assert!(matches!(e, SecretError::Unsafe(_)), "{e:?}");
+                let e = e.to_string();
+                assert!(e.contains(&shown), "{e}");
+                assert!(e.contains("is writable by others (mode 0777)"), "{e}");
+                assert!(e.contains(&format!("chmod go-w {shown}")), "{e}");
+            }
+            chmod(&dir, 0o700);
+        }
+        assert_eq!(store.resolve("{{s.discord_token}}").unwrap(), "value-1");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn a_secret_file_writable_by_others_symlinked_or_of_someone_else_is_refused() {
+        let home = temp_home("file");
+        let store = SecretStore::new(&home);
+        store.create("s", &one("value-1")).unwrap();
+        let file = home.join("secrets/s.json");
+        chmod(&file, 0o622);
+        let e = store.get("s").unwrap_err().to_string();
+        assert!(e.contains("is writable by others (mode 0622)"), "{e}");
+        chmod(&file, 0o600);
+
+        std::os::unix::fs::symlink(&file, home.join("secrets/t.json")).unwrap();
+        let e = store.get("t").unwrap_err().to_string();
+        assert!(e.contains("t.json") && e.contains("symbolic link"), "{e}");
+
+        // Root (as in CI) can give the file away; anyone else cannot, and skips this part.
+        if std::os::unix::fs::chown(&file, Some(65534), None).is_ok() {
+            let e = store.get("s").unwrap_err().to_string();
+            assert!(e.contains("s.json"), "{e}");
+            assert!(e.contains("belongs to uid 65534, not you"), "{e}");
+            assert!(e.contains("chown"), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn creating_never_writes_through_a_planted_symlink() {
+        let home = temp_home("planted");
+        let store = SecretStore::new(&home);
+        store.create("s", &one("value-1")).unwrap();
+        let victim = home.join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        // The old fixed temporary name, and the target itself.
+        std::os::unix::fs::symlink(&victim, home.join("secrets/s.json.tmp")).unwrap();
+        std::fs::remove_file(home.join("secrets/s.json")).unwrap();
+        std::os::unix::fs::symlink(&victim, home.join("secrets/s.json")).unwrap();
+        store.create("s", &one("value-2")).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert_eq!(store.resolve("{{s.discord_token}}").unwrap(), "value-2");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn concurrent_creates_always_leave_valid_json() {
+        let home = temp_home("concurrent");
+        let store = std::sync::Arc::new(SecretStore::new(&home));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = std::sync::Arc::clone(&store);
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let value = format!("{t}-{i}-{}", "v".repeat(t * 700));
+                        store.create("same", &one(&value)).unwrap();
+                        assert!(store.get("same").unwrap().is_some());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let bytes = std::fs::read(home.join("secrets/same.json")).unwrap();
+        let map: BTreeMap<String, String> = serde_json::from_slice(&bytes).unwrap();
+        assert!(map.contains_key("discord_token"));
+        assert_eq!(store.list().unwrap(), ["same"]);
+        assert_eq!(std::fs::read_dir(home.join("secrets")).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&home);
     }
 }

@@ -147,8 +147,8 @@ pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
 }
 
 /// `alerter list`.
-pub fn list(j: &JsonFlag) -> Outcome {
-    let names = Registry::new(&config::home()).list();
+pub fn list(j: &JsonFlag) -> Result<Outcome, Failure> {
+    let names = Registry::new(&config::home()).list()?;
     if j.json {
         println!("{}", serde_json::json!(names));
     } else if names.is_empty() {
@@ -159,7 +159,7 @@ pub fn list(j: &JsonFlag) -> Outcome {
             println!("{n}{default}");
         }
     }
-    Outcome::Done
+    Ok(Outcome::Done)
 }
 
 /// `alerter describe NAME`.

@@ -167,7 +167,7 @@ async fn dispatch(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Demo => demo::demo().await,
         Command::Secret(s) => manage::secret(s),
         Command::Register(r) => manage::register(r),
-        Command::List(j) => Ok(manage::list(j)),
+        Command::List(j) => manage::list(j),
         Command::Describe(n) => manage::describe(n),
         Command::Delete(n) => manage::delete(n),
     }
@@ -238,9 +238,11 @@ impl Invocation {
 
 /// The built-in Discord flavor, or the component given with `--component`.
 fn load_component(g: &Global) -> Result<Runtime, Failure> {
+    // One process, a call or three: no pool of 256 slots (72 GiB of address space) needed.
+    let instances = alerter_host::Instances::OnDemand;
     match &g.component {
-        Some(path) => Runtime::from_file(path),
-        None => Runtime::embedded(),
+        Some(path) => Runtime::from_file_with(path, instances),
+        None => Runtime::from_bytes_with(alerter_host::runtime::EMBEDDED_COMPONENT, instances),
     }
     .map_err(|e| Failure::usage(format!("cannot load the component: {e:#}")))
 }

@@ -83,40 +83,79 @@ impl Drop for Runtime {
     }
 }
 
-/// The engine every runtime uses: fuel and epochs on, a pooling allocator sized for many
-/// concurrent calls, small virtual-memory reservations.
-fn engine() -> anyhow::Result<Engine> {
+/// How a [`Runtime`] allocates each call's instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Instances {
+    /// Reserve slots for 256 concurrent calls when the runtime is made: about 72 GiB of
+    /// address space (little real memory), and the fastest instantiation. For a long-lived host
+    /// making many calls.
+    #[default]
+    Pooled,
+    /// Allocate each call's memory when the call starts (288 MiB of address space per call).
+    /// For a process that makes a few calls, like the CLI; works under a tight `ulimit -v`.
+    OnDemand,
+}
+
+/// Slots a pooled runtime reserves.
+const POOLED_INSTANCES: u32 = 256;
+
+/// The engine every runtime uses: fuel and epochs on, small virtual-memory reservations, and
+/// the pooling allocator when `instances` asks for it.
+fn engine(instances: Instances) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(true);
-    let mut pool = wasmtime::PoolingAllocationConfig::default();
-    pool.total_component_instances(256)
-        .total_memories(256)
-        .total_tables(512)
-        .max_memory_size(256 << 20)
-        .total_core_instances(1024);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if instances == Instances::Pooled {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(POOLED_INSTANCES)
+            .total_memories(POOLED_INSTANCES)
+            .total_tables(2 * POOLED_INSTANCES)
+            .max_memory_size(256 << 20)
+            .total_core_instances(4 * POOLED_INSTANCES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     // Keep virtual memory reservations small: the guest never needs 4 GiB.
     config.memory_reservation(256 << 20);
     config.memory_guard_size(32 << 20);
-    Ok(Engine::new(&config)?)
+    Engine::new(&config).map_err(|e| {
+        let e = anyhow::Error::from(e);
+        if instances == Instances::Pooled && format!("{e:#}").contains("reserve") {
+            e.context(format!(
+                "cannot reserve address space for {POOLED_INSTANCES} pooled instances (is \
+                 `ulimit -v` set?); a process making few calls can use Instances::OnDemand"
+            ))
+        } else {
+            e
+        }
+    })
 }
 
 impl Runtime {
-    /// The embedded Discord flavor.
+    /// The embedded Discord flavor, pooled (see [`Instances`]).
     pub fn embedded() -> anyhow::Result<Runtime> {
         Runtime::from_bytes(EMBEDDED_COMPONENT)
     }
 
-    /// A flavor component from a file (`--component PATH`).
+    /// A flavor component from a file (`--component PATH`), pooled.
     pub fn from_file(path: &Path) -> anyhow::Result<Runtime> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Runtime::from_bytes(&bytes)
+        Runtime::from_file_with(path, Instances::Pooled)
     }
 
-    /// Compile (or load from the compile cache) and link a component.
+    /// A flavor component from a file, allocating instances as `instances` says.
+    pub fn from_file_with(path: &Path, instances: Instances) -> anyhow::Result<Runtime> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Runtime::from_bytes_with(&bytes, instances)
+    }
+
+    /// Compile (or load from the compile cache) and link a component, pooled.
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Runtime> {
-        let engine = engine()?;
+        Runtime::from_bytes_with(bytes, Instances::Pooled)
+    }
+
+    /// Compile (or load from the compile cache) and link a component, allocating instances as
+    /// `instances` says.
+    pub fn from_bytes_with(bytes: &[u8], instances: Instances) -> anyhow::Result<Runtime> {
+        let engine = engine(instances)?;
         let (component, from_cache) = cache::load(&engine, bytes)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
