@@ -39,6 +39,8 @@ const SEC: u64 = 1_000_000_000;
 /// First backoff after a transient failure; doubles each attempt up to [`MAX_BACKOFF_NS`].
 const BASE_BACKOFF_NS: u64 = 250 * MS;
 const MAX_BACKOFF_NS: u64 = 8 * SEC;
+/// The shortest wait after a 429, whatever its `retry_after` says.
+const MIN_RETRY_AFTER_S: f64 = 0.05;
 /// Upper bound for a single request's connect / first byte / between bytes waits.
 const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
 
@@ -276,11 +278,13 @@ impl<T: Transport> Client<T> {
                     .into(),
             }));
         };
+        // A zero, negative or NaN `retry_after` (a broken proxy, a hostile server) must not
+        // turn the retry into a busy loop: wait at least MIN_RETRY_AFTER_S.
         let secs = body
             .retry_after
             .or_else(|| retry_after_header_ms(response).map(|ms| ms as f64 / 1000.0))
             .unwrap_or(1.0)
-            .max(0.0);
+            .max(MIN_RETRY_AFTER_S);
         let wait = (secs * SEC as f64) as u64;
         let global = body.global.unwrap_or(false)
             || response

@@ -51,6 +51,27 @@ fn waits_retry_after_on_429_then_succeeds() {
 }
 
 #[test]
+fn an_absurd_retry_after_never_makes_a_busy_loop() {
+    // A server that answers every request with 429 and a negative retry_after: the client
+    // still waits between attempts, so a 2 s deadline sees at most 2 s / 50 ms of them.
+    for retry_after in ["-5", "0", "-1e308"] {
+        let mut t = FakeTransport::new();
+        let body =
+            format!(r#"{{"message":"x","retry_after":{retry_after},"global":false,"code":0}}"#);
+        for _ in 0..1_000 {
+            t.reply(429, &body);
+        }
+        let mut c = client(t, 2_000);
+        assert!(matches!(post(&mut c), Err(AlertError::RateLimited(_))));
+        let sent = c.transport_ref().sent.len();
+        assert!(
+            (2..=41).contains(&sent),
+            "retry_after {retry_after}: {sent} requests in 2 s"
+        );
+    }
+}
+
+#[test]
 fn retry_after_longer_than_deadline_fails_at_once_as_rate_limited() {
     let mut t = FakeTransport::new();
     t.reply(
