@@ -19,6 +19,8 @@
 mod errors;
 #[cfg(test)]
 pub mod fake;
+#[cfg(test)]
+mod hostile_tests;
 pub mod notices;
 #[cfg(test)]
 mod tests;
