@@ -253,6 +253,26 @@ async fn host_memory_held_for_the_guest_is_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn requests_in_flight_are_capped() {
+    // 20 requests at once to a slow endpoint: 8 (the policy's cap) wait for their answer, the
+    // rest fail at once as ConnectionLimitReached instead of piling up in the host.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    emu.push_fault(Fault {
+        method: None,
+        path_contains: Some("/users/@me".into()),
+        times: 20,
+        kind: FaultKind::Delay { ms: 300 },
+    });
+    let cfg = config(&emu);
+    let url = format!("http://{}/api/v10/users/@me", emu.addr());
+    let out = cmd(&cfg, &format!("parallel 20 {url}"))
+        .await
+        .expect("the call itself works");
+    assert_eq!(out, "ok 8 limited 12 other 0");
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_slow_call_is_cut_by_the_wall_clock_deadline() {
     let emu = Emulator::start(Options::default()).await.unwrap();
     emu.push_fault(Fault {

@@ -2,7 +2,7 @@
 //! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
 //! forever), `naps N` (wait 25 ms N times), `work-naps N` (wait 5 ms, then work, N times),
 //! `spin-host` (spin calling the host), `flood KIB` (write KiB of stderr), `hoard-headers`
-//! (keep creating header sets), `big-header KIB` (one oversized header set), `file PATH` (read a
+//! (keep creating header sets), `parallel N URL` (N requests at once), `big-header KIB` (one oversized header set), `file PATH` (read a
 //! file), `env` (read the environment), `print-token` (reveal the token and print it), `ok`
 //! (succeed). Only built for wasm32-wasip2, by tests/build.rs.
 
@@ -25,6 +25,37 @@ mod component {
             channel_id: note,
             message_ids: vec![],
         }
+    }
+
+    /// Send `n` requests to `url` at once, then wait for all: "ok K limited L other M".
+    fn parallel(n: usize, url: &str) -> Result<PostReceipt, AlertError> {
+        use wasip2::http::types::{ErrorCode, Fields, OutgoingRequest, Scheme};
+        let rest = url.trim_start_matches("http://");
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let mut futures = Vec::new();
+        for _ in 0..n {
+            let req = OutgoingRequest::new(Fields::new());
+            let _ = req.set_scheme(Some(&Scheme::Http));
+            let _ = req.set_authority(Some(authority));
+            let _ = req.set_path_with_query(Some(path));
+            futures.push(wasip2::http::outgoing_handler::handle(req, None));
+        }
+        let (mut ok, mut limited, mut other) = (0, 0, 0);
+        for fut in futures {
+            match fut {
+                Err(ErrorCode::ConnectionLimitReached) => limited += 1,
+                Err(_) => other += 1,
+                Ok(f) => {
+                    f.subscribe().block();
+                    match f.get() {
+                        Some(Ok(Ok(_))) => ok += 1,
+                        Some(Ok(Err(ErrorCode::ConnectionLimitReached))) => limited += 1,
+                        _ => other += 1,
+                    }
+                }
+            }
+        }
+        Ok(receipt(format!("ok {ok} limited {limited} other {other}")))
     }
 
     fn egress(url: &str) -> Result<PostReceipt, AlertError> {
@@ -60,6 +91,10 @@ mod component {
             match verb {
                 "ok" => Ok(receipt("ok".into())),
                 "egress" => egress(arg),
+                "parallel" => {
+                    let (n, url) = arg.split_once(' ').unwrap_or(("20", arg));
+                    parallel(n.parse().unwrap_or(20), url)
+                }
                 "alloc" => {
                     let mib: usize = arg.parse().unwrap_or(1024);
                     let mut v: Vec<u8> = Vec::new();
