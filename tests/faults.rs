@@ -230,3 +230,22 @@ async fn rate_limit_longer_than_the_deadline_fails_fast() {
     );
     assert_clean(&emu, &emu.token());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_response_is_a_transport_error_not_a_dead_guest() {
+    // A 40 MB "answer": read whole, it would exhaust the component's 64 MiB of memory and
+    // stop it. Capped at 8 MiB it is a transport error, retried like any other, and the
+    // create's nonce keeps the retry from posting twice.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    emu.push_fault(on_create(FaultKind::Oversized { bytes: 40 << 20 }));
+    let o = post(&emu, "fault-huge", "after a huge answer").await;
+    assert_exit(&o, 0);
+    let stored = emu.messages(&emu.default_channel_id());
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["content"], "after a huge answer");
+    assert_eq!(
+        message_posts(&emu).len(),
+        2,
+        "the huge answer, then the retry"
+    );
+}

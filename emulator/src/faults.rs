@@ -64,6 +64,12 @@ pub enum FaultKind {
     },
     /// The request is processed normally, but the 200 body is truncated JSON.
     MalformedJson,
+    /// The request is not processed; a 200 comes back whose JSON body (one string) is this
+    /// many bytes long, as a hostile or broken server might send.
+    Oversized {
+        /// Body size in bytes.
+        bytes: usize,
+    },
 }
 
 impl Fault {

@@ -166,6 +166,22 @@ async fn handle(
             reply.headers.extend(ratelimit::headers(&info));
             reply
         }
+        Some(FaultKind::Oversized { bytes }) => {
+            let mut body = Vec::with_capacity(bytes.max(2));
+            body.push(b'"');
+            body.resize(bytes.saturating_sub(1).max(1), b'a');
+            body.push(b'"');
+            Reply {
+                status: 200,
+                body: Body::Raw {
+                    content_type: "application/json",
+                    bytes: body,
+                },
+                headers: Vec::new(),
+                schema: None,
+                no_rate_limit_headers: false,
+            }
+        }
         Some(FaultKind::CloudflareBan) => Reply {
             status: 429,
             body: Body::Raw {

@@ -49,6 +49,9 @@ fn read_token() -> Result<String, AlertError> {
     }
 }
 
+/// The largest response body read: a page of 100 messages at Discord's limits is about 4 MB.
+const MAX_RESPONSE_BYTES: usize = 8 << 20;
+
 /// WASI 0.2 implementation of the flavor's environment.
 pub struct WasiTransport;
 
@@ -176,12 +179,21 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
     let mut bytes = Vec::new();
     {
-        let mut stream = incoming
+        let stream = incoming
             .stream()
             .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
+        // Read at most one byte past the cap: an endless or huge body is an error, not a
+        // guest that runs out of memory.
         stream
+            .take(MAX_RESPONSE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| TransportError::Failed(format!("response cut short: {e}")))?;
+    }
+    if bytes.len() > MAX_RESPONSE_BYTES {
+        return Err(TransportError::Failed(format!(
+            "the response body is larger than {} MiB, more than any Discord answer",
+            MAX_RESPONSE_BYTES >> 20
+        )));
     }
     drop(incoming);
     Ok(HttpResponse {
