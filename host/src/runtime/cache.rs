@@ -73,9 +73,10 @@ fn private_file(path: &Path) -> bool {
 
 /// Write `data` to `path` atomically, 0600, only into a directory private to this user (made
 /// 0700 if missing). The temporary file has an unpredictable name and is created exclusively
-/// without following symlinks, so nothing planted in the directory can redirect the write.
+/// without following symlinks (`fsguard::write_private`, as for the home's files), so nothing
+/// planted in the directory can redirect the write.
 fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -86,28 +87,7 @@ fn write_private(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
             format!("{} is not private to this user", dir.display()),
         ));
     }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{}.{}-{nanos:08x}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o600)
-        .open(&tmp)?;
-    let written = std::io::Write::write_all(&mut f, data).and_then(|()| f.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok(())
+    crate::fsguard::write_private(dir, path, data)
 }
 
 #[cfg(test)]
