@@ -273,6 +273,65 @@ async fn requests_in_flight_are_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_unread_response_keeps_its_slot_so_held_bytes_stay_bounded() {
+    // One after another, the guest opens 12 requests to an endless body and reads none of
+    // them. Each holds a connection and what the host buffered of its body. A slot used to be
+    // freed when the response head arrived, so all 12 (or 12,000) stayed open; now a response
+    // keeps its slot until its body is read or dropped, and the 9th request is refused.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    emu.push_fault(Fault {
+        method: None,
+        path_contains: Some("/users/@me".into()),
+        times: 12,
+        kind: FaultKind::EndlessBody,
+    });
+    let cfg = config(&emu);
+    let url = format!("http://{}/api/v10/users/@me", emu.addr());
+    let before = rss_mib();
+    let out = cmd(&cfg, &format!("hold 12 {url}"))
+        .await
+        .expect("the call itself works");
+    let after = rss_mib();
+    eprintln!("host RSS: {before} MiB before, {after} MiB after 8 endless bodies held unread");
+    assert_eq!(out, "ok 8 limited 4 other 0");
+    assert!(after.saturating_sub(before) < 200, "{before} -> {after} MiB");
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_response_body_is_cut_at_the_hosts_byte_cap() {
+    // A guest without a cap of its own reads an endless body: the host stops the stream at
+    // the policy's 16 MiB instead of streaming forever.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let url = format!("http://{}/api/v10/users/@me", emu.addr());
+    let normal = cmd(&cfg, &format!("drain {url}")).await.expect("drains");
+    assert!(normal.ends_with("bytes, then END"), "{normal}");
+    emu.push_fault(Fault {
+        method: None,
+        path_contains: Some("/users/@me".into()),
+        times: 1,
+        kind: FaultKind::EndlessBody,
+    });
+    let out = cmd(&cfg, &format!("drain {url}")).await.expect("drains");
+    let (read, end) = out
+        .strip_prefix("read ")
+        .and_then(|r| r.split_once(" bytes, then "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let read: u64 = read.parse().unwrap();
+    let cap = Policy::default().max_response_bytes;
+    assert!(
+        read <= cap && read > cap - (1 << 20),
+        "read {read} bytes of an endless body, cap {cap}"
+    );
+    assert!(
+        end.contains(&format!("HTTP response body size exceeds limit: {cap} bytes")),
+        "{end}"
+    );
+    still_serving(&cfg).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_slow_call_is_cut_by_the_wall_clock_deadline() {
     let emu = Emulator::start(Options::default()).await.unwrap();
     emu.push_fault(Fault {

@@ -70,6 +70,38 @@ pub enum FaultKind {
         /// Body size in bytes.
         bytes: usize,
     },
+    /// The request is not processed; a 200 `application/json` body comes back that never
+    /// ends, as fast as the client reads it.
+    EndlessBody,
+    /// The request is processed normally; its answer then arrives one byte every
+    /// `byte_every_ms` (a slow-loris server).
+    SlowBody {
+        /// Milliseconds between two bytes of the body.
+        byte_every_ms: u64,
+    },
+    /// Any answer at all: this status, content type, headers and body text, with no
+    /// rate-limit headers added (a 200 HTML page, wrong JSON types, a 429 without headers or
+    /// with an absurd `retry_after`). The request is processed first when `process` is true.
+    Raw {
+        /// HTTP status (100-999; anything hyper cannot send becomes 500).
+        status: u16,
+        /// The `Content-Type` header.
+        #[serde(default = "json_type")]
+        content_type: String,
+        /// Extra headers, in order.
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        /// The body, sent as is.
+        #[serde(default)]
+        body: String,
+        /// Store the message (or do whatever the request asks) before answering.
+        #[serde(default)]
+        process: bool,
+    },
+}
+
+fn json_type() -> String {
+    "application/json".into()
 }
 
 impl Fault {
@@ -172,6 +204,20 @@ mod tests {
             FaultKind::Status {
                 status: 503,
                 code: None
+            }
+        );
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":{"type":"raw","status":200,"body":"<html>","content_type":"text/html"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::Raw {
+                status: 200,
+                content_type: "text/html".into(),
+                headers: vec![],
+                body: "<html>".into(),
+                process: false
             }
         );
     }

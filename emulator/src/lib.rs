@@ -58,6 +58,7 @@ mod routes;
 mod server;
 mod snowflake;
 mod state;
+mod stream;
 mod url;
 mod validate;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,6 +20,7 @@ use crate::faults::FaultKind;
 use crate::ratelimit::{self, BucketInfo};
 use crate::reply::{Body, Reply};
 use crate::routes::{self, ApiRequest};
+use crate::stream::{EmuBody, Trickle};
 use crate::{control, snowflake, validate, Inner, RecordedRequest};
 
 /// Largest request body read (Discord's own limit for JSON bodies is far below this).
@@ -73,7 +74,7 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 async fn handle(
     inner: Arc<Inner>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Dropped> {
+) -> Result<Response<EmuBody>, Dropped> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -128,6 +129,8 @@ async fn handle(
         body,
     };
     let label = api.label();
+    // How the body is sent: whole, unless a fault makes it endless or slow.
+    let mut send = Send::Whole;
     let mut reply = match fault {
         None => routes::handle(&inner, &api),
         Some(FaultKind::DropConnection) => return Err(Dropped),
@@ -174,7 +177,7 @@ async fn handle(
             Reply {
                 status: 200,
                 body: Body::Raw {
-                    content_type: "application/json",
+                    content_type: "application/json".into(),
                     bytes: body,
                 },
                 headers: Vec::new(),
@@ -182,10 +185,49 @@ async fn handle(
                 no_rate_limit_headers: false,
             }
         }
+        Some(FaultKind::EndlessBody) => {
+            send = Send::Endless;
+            Reply {
+                status: 200,
+                body: Body::Raw {
+                    content_type: "application/json".into(),
+                    bytes: Vec::new(),
+                },
+                headers: Vec::new(),
+                schema: None,
+                no_rate_limit_headers: false,
+            }
+        }
+        Some(FaultKind::SlowBody { byte_every_ms }) => {
+            send = Send::Slow(Duration::from_millis(byte_every_ms.max(1)));
+            routes::handle(&inner, &api)
+        }
+        Some(FaultKind::Raw {
+            status,
+            content_type,
+            headers,
+            body,
+            process,
+        }) => {
+            if process {
+                let reply = routes::handle(&inner, &api);
+                check(&inner, &reply, &label);
+            }
+            Reply {
+                status,
+                body: Body::Raw {
+                    content_type: content_type.into(),
+                    bytes: body.into_bytes(),
+                },
+                headers,
+                schema: None,
+                no_rate_limit_headers: true,
+            }
+        }
         Some(FaultKind::CloudflareBan) => Reply {
             status: 429,
             body: Body::Raw {
-                content_type: "text/html; charset=UTF-8",
+                content_type: "text/html; charset=UTF-8".into(),
                 bytes: CLOUDFLARE_BAN.as_bytes().to_vec(),
             },
             headers: Vec::new(),
@@ -221,7 +263,29 @@ async fn handle(
         check(&inner, &reply, &label);
     }
     inner.lock().set_status(seq, reply.status);
-    Ok(to_response(reply))
+    let response = to_response(reply);
+    Ok(match send {
+        Send::Whole => response,
+        Send::Endless => response.map(|_| EmuBody::Trickle(Trickle::endless(endless_chunk()))),
+        Send::Slow(every) => response.map(|body| match body {
+            EmuBody::Whole(Some(bytes)) => EmuBody::Trickle(Trickle::slow(bytes, every)),
+            other => other,
+        }),
+    })
+}
+
+/// How a response body goes out.
+enum Send {
+    Whole,
+    /// Endless JSON-looking bytes instead of the body.
+    Endless,
+    /// The body, one byte per this interval.
+    Slow(Duration),
+}
+
+/// 64 KiB of `{"id":"0"},` for an endless body: it looks like the start of a message list.
+fn endless_chunk() -> Bytes {
+    Bytes::from(br#"{"id":"0"},"#.repeat(64 * 1024 / 10))
 }
 
 /// Records a violation if a JSON answer does not match its spec schema (an emulator bug).
@@ -248,7 +312,7 @@ fn truncate(mut reply: Reply) -> Reply {
     };
     let cut = (bytes.len() / 2).max(1).min(bytes.len());
     reply.body = Body::Raw {
-        content_type: "application/json",
+        content_type: "application/json".into(),
         bytes: bytes[..cut].to_vec(),
     };
     reply.status = 200;
@@ -267,7 +331,7 @@ fn status_message(status: u16) -> String {
 
 const CLOUDFLARE_BAN: &str = "<!DOCTYPE html>\n<html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head>\n<body><h1>Error 1015</h1><h2>You are being rate limited</h2>\n<p>The owner of this website (discord.com) has banned you temporarily from accessing this website.</p></body></html>\n";
 
-fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+fn to_response(reply: Reply) -> Response<EmuBody> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = Response::builder().status(status);
     for (k, v) in &reply.headers {
@@ -283,14 +347,14 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
             content_type,
             bytes,
         } => {
-            builder = builder.header("content-type", content_type);
+            builder = builder.header("content-type", content_type.as_ref());
             bytes
         }
     };
     builder
-        .body(Full::new(Bytes::from(bytes)))
+        .body(EmuBody::whole(Bytes::from(bytes)))
         .unwrap_or_else(|_| {
-            let mut r = Response::new(Full::new(Bytes::from_static(
+            let mut r = Response::new(EmuBody::whole(Bytes::from_static(
                 b"{\"code\":0,\"message\":\"emulator: bad response header\"}",
             )));
             *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;

@@ -1,13 +1,16 @@
 //! The only WASI code: [`Transport`] over `wasi:http/outgoing-handler`, `wasi:clocks` and
 //! `wasi:random`, settings from `wasi:config/store`, the token from `wasmcloud:secrets`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use wasip2::clocks::{monotonic_clock, wall_clock};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
+use wasip2::io::poll;
+use wasip2::io::streams::StreamError;
 
 use crate::bindings::{config_store, reveal, secrets, AlertError};
 use crate::config::{self, Settings};
@@ -87,6 +90,9 @@ impl Transport for WasiTransport {
 }
 
 fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    // The request's timeout bounds all of it, the body included: a server that trickles its
+    // answer a byte at a time (never tripping the between-bytes timeout) is cut off too.
+    let deadline = monotonic_clock::now().saturating_add(request.timeout_ns);
     let (scheme, rest) = if let Some(r) = request.url.strip_prefix("https://") {
         (Scheme::Https, r)
     } else if let Some(r) = request.url.strip_prefix("http://") {
@@ -177,30 +183,56 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
     let incoming = response
         .consume()
         .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
-    let mut bytes = Vec::new();
-    {
-        let stream = incoming
-            .stream()
-            .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
-        // Read at most one byte past the cap: an endless or huge body is an error, not a
-        // guest that runs out of memory.
-        stream
-            .take(MAX_RESPONSE_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| TransportError::Failed(format!("response cut short: {e}")))?;
-    }
-    if bytes.len() > MAX_RESPONSE_BYTES {
-        return Err(TransportError::Failed(format!(
-            "the response body is larger than {} MiB, more than any Discord answer",
-            MAX_RESPONSE_BYTES >> 20
-        )));
-    }
+    let bytes = read_body(&incoming, deadline)?;
     drop(incoming);
     Ok(HttpResponse {
         status,
         headers,
         body: bytes,
     })
+}
+
+/// The whole body, read until `deadline` (monotonic ns) and at most [`MAX_RESPONSE_BYTES`]:
+/// an endless, huge or slow-loris body is an error, not a guest that runs out of memory or
+/// time.
+fn read_body(incoming: &IncomingBody, deadline: u64) -> Result<Vec<u8>, TransportError> {
+    let stream = incoming
+        .stream()
+        .map_err(|()| TransportError::Failed("response body unavailable".into()))?;
+    let ready = stream.subscribe();
+    let mut bytes = Vec::new();
+    let outcome = loop {
+        if monotonic_clock::now() >= deadline {
+            break Err(TransportError::Failed(format!(
+                "the response body was still arriving at the request's timeout ({} bytes read)",
+                bytes.len()
+            )));
+        }
+        let timer = monotonic_clock::subscribe_instant(deadline);
+        poll::poll(&[&ready, &timer]);
+        match stream.read(64 * 1024) {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > MAX_RESPONSE_BYTES {
+                    break Err(TransportError::Failed(format!(
+                        "the response body is larger than {} MiB, more than any Discord answer",
+                        MAX_RESPONSE_BYTES >> 20
+                    )));
+                }
+            }
+            Err(StreamError::Closed) => break Ok(()),
+            Err(StreamError::LastOperationFailed(e)) => {
+                break Err(TransportError::Failed(format!(
+                    "response cut short: {}",
+                    e.to_debug_string()
+                )))
+            }
+        }
+    };
+    // The pollable is a child of the stream, the stream of the body: drop in that order.
+    drop(ready);
+    drop(stream);
+    outcome.map(|()| bytes)
 }
 
 fn map_error(code: ErrorCode) -> TransportError {

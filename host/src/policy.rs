@@ -7,8 +7,9 @@
 //! - Sockets, filesystem, environment, stdin: the guest's `WasiCtx` grants none of them.
 //! - Memory: a `StoreLimits` cap on linear memory; and for what the host holds on the guest's
 //!   behalf, caps on the resource table ([`Policy::max_resources`]), on each header set
-//!   ([`Policy::max_header_bytes`]) and on requests in flight
-//!   ([`Policy::max_concurrent_requests`]).
+//!   ([`Policy::max_header_bytes`]), on requests open at once
+//!   ([`Policy::max_concurrent_requests`], each holding its slot until its body is read or
+//!   dropped) and on the bytes of each response ([`Policy::max_response_bytes`]).
 //! - CPU: fuel. Every executed wasm instruction costs fuel; waiting in a host call (a sleep, an
 //!   HTTP response) costs none. A call starts with [`Policy::cpu_budget`] and traps when it is
 //!   spent; every second the guest waits in a host call (one of at least [`MIN_EARNING_WAIT`])
@@ -62,8 +63,13 @@ pub struct Policy {
     pub max_resources: usize,
     /// Bytes of one header set the guest creates or receives (in-memory size).
     pub max_header_bytes: usize,
-    /// HTTP requests waiting for their response at once.
+    /// HTTP requests open at once: from the request until its response body has been read to
+    /// the end or dropped. With the host's per-connection buffer this bounds the response bytes
+    /// the host holds for the guest.
     pub max_concurrent_requests: usize,
+    /// Bytes of one response body the guest may read; past them the stream fails with
+    /// `HTTP-response-body-size`. Discord's largest answers are a few MB.
+    pub max_response_bytes: u64,
 }
 
 impl Default for Policy {
@@ -78,6 +84,7 @@ impl Default for Policy {
             max_resources: 1024,
             max_header_bytes: 64 << 10,
             max_concurrent_requests: 8,
+            max_response_bytes: 16 << 20,
         }
     }
 }
@@ -224,6 +231,52 @@ impl Drop for InFlight {
     }
 }
 
+/// A response body that holds its request's in-flight slot until it ends or is dropped, and
+/// fails once more than `max` bytes have passed through it.
+struct CappedBody {
+    body: WasiBody,
+    slot: Option<InFlight>,
+    left: u64,
+    max: u64,
+}
+
+impl http_body::Body for CappedBody {
+    type Data = bytes::Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let frame = std::task::ready!(std::pin::Pin::new(&mut this.body).poll_frame(cx));
+        match &frame {
+            Some(Ok(f)) => {
+                let len = f.data_ref().map_or(0, |d| d.len() as u64);
+                if len > this.left {
+                    this.slot = None;
+                    this.left = 0;
+                    return Poll::Ready(Some(Err(
+                        wasmtime_wasi_http::Error::HttpResponseBodySize(Some(this.max)),
+                    )));
+                }
+                this.left -= len;
+            }
+            Some(Err(_)) | None => this.slot = None,
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl EgressHooks {
     /// The decision for one request: `None` (recorded as denied) unless the policy allows its
     /// origin; else the guest's timeouts, each capped at the policy's maximum (and the maximum
@@ -272,13 +325,23 @@ impl WasiHttpHooks for EgressHooks {
         else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionLimitReached) });
         };
+        let max_bytes = self.policy.max_response_bytes;
         Box::new(async move {
             use http_body_util::BodyExt;
-            let _counted = counted; // until the response arrives, or the request is dropped
+            // `counted` is dropped with the request if it fails or is dropped; else it moves
+            // into the response body and is released when that is read or dropped.
             let (res, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             Ok((
-                res.map(BodyExt::boxed_unsync),
+                res.map(|body| {
+                    CappedBody {
+                        body: body.boxed_unsync(),
+                        slot: Some(counted),
+                        left: max_bytes,
+                        max: max_bytes,
+                    }
+                    .boxed_unsync()
+                }),
                 Box::new(io) as Box<dyn Future<Output = _> + Send>,
             ))
         })

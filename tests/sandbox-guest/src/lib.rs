@@ -58,6 +58,72 @@ mod component {
         Ok(receipt(format!("ok {ok} limited {limited} other {other}")))
     }
 
+    /// A GET to `url` (plain http), sent.
+    fn get(
+        url: &str,
+    ) -> Result<wasip2::http::types::FutureIncomingResponse, wasip2::http::types::ErrorCode> {
+        use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+        let rest = url.trim_start_matches("http://");
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let req = OutgoingRequest::new(Fields::new());
+        let _ = req.set_scheme(Some(&Scheme::Http));
+        let _ = req.set_authority(Some(authority));
+        let _ = req.set_path_with_query(Some(path));
+        wasip2::http::outgoing_handler::handle(req, None)
+    }
+
+    /// `n` GETs to `url` one after the other, keeping every response with its body unread:
+    /// "ok K limited L other M".
+    fn hold(n: usize, url: &str) -> Result<PostReceipt, AlertError> {
+        use wasip2::http::types::ErrorCode;
+        let mut kept = Vec::new();
+        let (mut ok, mut limited, mut other) = (0, 0, 0);
+        for _ in 0..n {
+            match get(url) {
+                Err(ErrorCode::ConnectionLimitReached) => limited += 1,
+                Err(_) => other += 1,
+                Ok(f) => {
+                    f.subscribe().block();
+                    match f.get() {
+                        Some(Ok(Ok(resp))) => {
+                            ok += 1;
+                            kept.push(resp);
+                        }
+                        Some(Ok(Err(ErrorCode::ConnectionLimitReached))) => limited += 1,
+                        _ => other += 1,
+                    }
+                }
+            }
+        }
+        Ok(receipt(format!("ok {ok} limited {limited} other {other}")))
+    }
+
+    /// One GET to `url`, its body read to the end or the first error, without any cap of the
+    /// guest's own: "read B bytes, then END" or "read B bytes, then ERROR".
+    fn drain(url: &str) -> Result<PostReceipt, AlertError> {
+        use wasip2::io::streams::StreamError;
+        let fut = get(url).map_err(|e| AlertError::Transport(format!("{e:?}")))?;
+        fut.subscribe().block();
+        let resp = match fut.get() {
+            Some(Ok(Ok(r))) => r,
+            other => return Err(AlertError::Transport(format!("{other:?}"))),
+        };
+        let body = resp.consume().map_err(|()| AlertError::Transport("no body".into()))?;
+        let stream = body.stream().map_err(|()| AlertError::Transport("no stream".into()))?;
+        let mut total = 0usize;
+        let end = loop {
+            match stream.blocking_read(1 << 20) {
+                Ok(chunk) => total += chunk.len(),
+                Err(StreamError::Closed) => break "END".to_string(),
+                // wasmtime stores the host's error, not an `error-code`, so `http-error-code`
+                // gives none here: the debug string says what happened.
+                Err(StreamError::LastOperationFailed(e)) => break e.to_debug_string(),
+            }
+        };
+        drop(stream);
+        Ok(receipt(format!("read {total} bytes, then {end}")))
+    }
+
     fn egress(url: &str) -> Result<PostReceipt, AlertError> {
         use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
         let (scheme, rest) = match url.strip_prefix("https://") {
@@ -95,6 +161,11 @@ mod component {
                     let (n, url) = arg.split_once(' ').unwrap_or(("20", arg));
                     parallel(n.parse().unwrap_or(20), url)
                 }
+                "hold" => {
+                    let (n, url) = arg.split_once(' ').unwrap_or(("12", arg));
+                    hold(n.parse().unwrap_or(12), url)
+                }
+                "drain" => drain(arg),
                 "alloc" => {
                     let mib: usize = arg.parse().unwrap_or(1024);
                     let mut v: Vec<u8> = Vec::new();
