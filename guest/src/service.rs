@@ -154,12 +154,8 @@ impl<T: Transport> Service<T> {
             .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
         let path = format!("/channels/{channel}/messages");
         let route = format!("POST /channels/{channel}/messages");
-        let response = self.client.call(Method::Post, &path, &route, Some(&json))?;
-        serde_json::from_slice::<MessageRef>(&response.body).map_err(|e| {
-            AlertError::Transport(format!(
-                "Discord answered 200 with an unreadable message: {e}"
-            ))
-        })
+        self.client
+            .send_json::<MessageRef>(Method::Post, &path, &route, Some(&json))
     }
 
     /// Validate the token (`GET /users/@me`) and the channel (`GET /channels/{id}`).
@@ -182,19 +178,11 @@ impl<T: Transport> Service<T> {
             Err(AlertError::InvalidConfig(_)) => None,
             Err(e) => Some(Err(e)),
         };
-        let r = self
-            .client
-            .call(Method::Get, "/users/@me", "GET /users/@me", None)?;
-        let me: Me = serde_json::from_slice(&r.body)
-            .map_err(|e| AlertError::Transport(format!("unreadable /users/@me answer: {e}")))?;
+        let me: Me = self.client.get_json("/users/@me", "GET /users/@me")?;
         let channel = channel.map(|c| {
             let id = c?;
             let path = format!("/channels/{id}");
-            let r = self
-                .client
-                .call(Method::Get, &path, &format!("GET {path}"), None)?;
-            let ch: Chan = serde_json::from_slice(&r.body)
-                .map_err(|e| AlertError::Transport(format!("unreadable channel answer: {e}")))?;
+            let ch: Chan = self.client.get_json(&path, &format!("GET {path}"))?;
             Ok(ChannelInfo {
                 id: ch.id,
                 name: ch.name.unwrap_or_default(),

@@ -101,9 +101,13 @@ pub fn describe(e: &AlertError) -> String {
             _ => format!("not found (HTTP 404{}): {}", code_text(a.code), a.message),
         },
         AlertError::RateLimited(r) => format!(
-            "rate limited by Discord{} for {:.1} s: {}",
+            "rate limited by Discord{}{}: {}",
             if r.global { " (global limit)" } else { "" },
-            r.retry_after_ms as f64 / 1000.0,
+            if r.retry_after_ms > 0 {
+                format!(" for {:.1} s", r.retry_after_ms as f64 / 1000.0)
+            } else {
+                String::new()
+            },
             r.message
         ),
         AlertError::Transport(m) => format!("could not reach Discord: {m}"),

@@ -44,17 +44,24 @@ pub(super) fn retry_after_header_ms(response: &HttpResponse) -> Option<u64> {
         .map(|s| (s * 1000.0) as u64)
 }
 
-/// A 429 whose wait is longer than the deadline allows.
+/// A 429 whose wait is longer than the deadline allows (`wait_ns` 0: a 429 that said nothing
+/// usable about how long, retried until the deadline).
 pub(super) fn rate_limit_error(response: &HttpResponse, wait_ns: u64) -> AlertError {
+    let message = if wait_ns == 0 {
+        "still rate limited at the delivery deadline (the 429s gave no usable retry_after)"
+            .to_string()
+    } else {
+        format!(
+            "rate limited for {:.2} s, longer than the delivery deadline allows",
+            wait_ns as f64 / SEC as f64
+        )
+    };
     AlertError::RateLimited(RateLimit {
         retry_after_ms: wait_ns / MS,
         global: ErrorBody::of(response)
             .and_then(|b| b.global)
             .unwrap_or(false),
-        message: format!(
-            "rate limited for {:.2} s, longer than the delivery deadline allows",
-            wait_ns as f64 / SEC as f64
-        ),
+        message,
     })
 }
 
@@ -73,7 +80,10 @@ pub fn api_error(response: &HttpResponse) -> AlertError {
     };
     if message.is_empty() {
         let text = String::from_utf8_lossy(&response.body);
-        message = text.chars().take(200).collect();
+        message = text.trim().chars().take(200).collect();
+    }
+    if message.is_empty() {
+        message = "no error message in the answer".into();
     }
     let err = ApiError {
         status: response.status,

@@ -173,9 +173,24 @@ impl<T: Transport> Client<T> {
         path: &str,
         route: &str,
     ) -> Result<R, AlertError> {
-        let r = self.call(Method::Get, path, route, None)?;
-        serde_json::from_slice(&r.body)
-            .map_err(|e| AlertError::Transport(format!("unreadable answer from {route}: {e}")))
+        self.send_json(Method::Get, path, route, None)
+    }
+
+    /// Send one logical request and decode its JSON answer. A 2xx whose body does not decode
+    /// (cut short, wrong types, a proxy's HTML page) is retried like a lost response: every
+    /// request the flavor sends is safe to repeat (reads, edits, reactions, and creates carrying
+    /// an enforced nonce).
+    pub fn send_json<R: serde::de::DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<&Value>,
+    ) -> Result<R, AlertError> {
+        self.call_with(method, path, route, body, |r| {
+            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
+        })
+        .map(|(_, v)| v)
     }
 
     /// Send one logical request and return its successful response. `path` starts with `/`;
@@ -187,6 +202,19 @@ impl<T: Transport> Client<T> {
         route: &str,
         body: Option<&Value>,
     ) -> Result<HttpResponse, AlertError> {
+        self.call_with(method, path, route, body, |_| Ok(()))
+            .map(|(r, ())| r)
+    }
+
+    /// [`Client::call`], with a 2xx accepted only once `accept` reads it.
+    fn call_with<R>(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<&Value>,
+        accept: impl Fn(&HttpResponse) -> Result<R, String>,
+    ) -> Result<(HttpResponse, R), AlertError> {
         let start = self.transport.now_ns();
         let deadline = self
             .delivery_until_ns
@@ -230,15 +258,25 @@ impl<T: Transport> Client<T> {
                 self.limits.complete(route, info, now);
             }
             match response.status {
-                200..=299 => return Ok(response),
-                429 => {
-                    let wait_ns = self.rate_limited(&response)?;
-                    let now = self.transport.now_ns();
-                    if now.saturating_add(wait_ns) > deadline {
-                        return Err(rate_limit_error(&response, wait_ns));
+                200..=299 => match accept(&response) {
+                    Ok(v) => return Ok((response, v)),
+                    Err(e) => {
+                        let what =
+                            format!("unreadable {} answer from {route}: {e}", response.status);
+                        self.backoff(attempt, deadline, || AlertError::Transport(what.clone()))?;
                     }
-                    self.transport.sleep_ns(wait_ns);
-                }
+                },
+                429 => match self.rate_limited(&response)? {
+                    Some(wait_ns) => {
+                        let now = self.transport.now_ns();
+                        if now.saturating_add(wait_ns) > deadline {
+                            return Err(rate_limit_error(&response, wait_ns));
+                        }
+                        self.transport.sleep_ns(wait_ns);
+                    }
+                    // No usable wait in the answer: back off as after a server error.
+                    None => self.backoff(attempt, deadline, || rate_limit_error(&response, 0))?,
+                },
                 status if is_transient(status, &response) => {
                     self.backoff(attempt, deadline, || api_error(&response))?;
                 }
@@ -268,9 +306,9 @@ impl<T: Transport> Client<T> {
         Ok(())
     }
 
-    /// How long a 429 asks us to wait; a ban page (not Discord's JSON) is an error at once. A
-    /// global 429 pauses every route.
-    fn rate_limited(&mut self, response: &HttpResponse) -> Result<u64, AlertError> {
+    /// How long a 429 asks us to wait (`None`: it gives no usable wait); a ban page (not
+    /// Discord's JSON) is an error at once. A global 429 pauses every route.
+    fn rate_limited(&mut self, response: &HttpResponse) -> Result<Option<u64>, AlertError> {
         let Some(body) = ErrorBody::of(response) else {
             return Err(AlertError::RateLimited(RateLimit {
                 retry_after_ms: retry_after_header_ms(response).unwrap_or(0),
@@ -280,14 +318,18 @@ impl<T: Transport> Client<T> {
                     .into(),
             }));
         };
-        // A zero, negative or NaN `retry_after` (a broken proxy, a hostile server) must not
-        // turn the retry into a busy loop: wait at least MIN_RETRY_AFTER_S.
-        let secs = body
+        // A zero, negative or NaN `retry_after` (a broken proxy, a hostile server) says
+        // nothing: the header is asked next, then the caller backs off. A tiny positive one
+        // still waits MIN_RETRY_AFTER_S, so no answer can turn the retry into a busy loop.
+        let usable = |s: f64| (s.is_finite() && s > 0.0).then_some(s);
+        let Some(secs) = body
             .retry_after
-            .or_else(|| retry_after_header_ms(response).map(|ms| ms as f64 / 1000.0))
-            .unwrap_or(1.0)
-            .max(MIN_RETRY_AFTER_S);
-        let wait = (secs * SEC as f64) as u64;
+            .and_then(usable)
+            .or_else(|| retry_after_header_ms(response).and_then(|ms| usable(ms as f64 / 1000.0)))
+        else {
+            return Ok(None);
+        };
+        let wait = (secs.max(MIN_RETRY_AFTER_S) * SEC as f64) as u64;
         let global = body.global.unwrap_or(false)
             || response
                 .header("x-ratelimit-global")
@@ -296,7 +338,7 @@ impl<T: Transport> Client<T> {
             let until = self.transport.now_ns().saturating_add(wait);
             self.limits.global(until);
         }
-        Ok(wait)
+        Ok(Some(wait))
     }
 
     /// Wait while the global limit or this route's bucket is exhausted.

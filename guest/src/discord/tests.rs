@@ -52,9 +52,10 @@ fn waits_retry_after_on_429_then_succeeds() {
 
 #[test]
 fn an_absurd_retry_after_never_makes_a_busy_loop() {
-    // A server that answers every request with 429 and a negative retry_after: the client
-    // still waits between attempts, so a 2 s deadline sees at most 2 s / 50 ms of them.
-    for retry_after in ["-5", "0", "-1e308"] {
+    // A server that answers every request with 429 and a retry_after that says nothing (or
+    // 1 ns): the client backs off as after a server error, so a 2 s deadline sees a handful of
+    // attempts (at most 2 s / 50 ms for the tiny positive one).
+    for (retry_after, most) in [("-5", 6), ("0", 6), ("-1e308", 6), ("1e-9", 41)] {
         let mut t = FakeTransport::new();
         let body =
             format!(r#"{{"message":"x","retry_after":{retry_after},"global":false,"code":0}}"#);
@@ -65,10 +66,62 @@ fn an_absurd_retry_after_never_makes_a_busy_loop() {
         assert!(matches!(post(&mut c), Err(AlertError::RateLimited(_))));
         let sent = c.transport_ref().sent.len();
         assert!(
-            (2..=41).contains(&sent),
+            (2..=most).contains(&sent),
             "retry_after {retry_after}: {sent} requests in 2 s"
         );
     }
+}
+
+#[test]
+fn an_unreadable_2xx_is_retried_and_the_readable_answer_kept() {
+    // Cut short, wrong types, a proxy's HTML page: the create is sent again (its nonce makes
+    // Discord return the message it made) and the id read from the second answer.
+    for bad in [
+        r#"{"id":"12"#,
+        r#"{"id":5,"channel_id":[]}"#,
+        "<html>hotel wi-fi</html>",
+    ] {
+        let mut t = FakeTransport::new();
+        t.reply(200, bad);
+        t.reply(200, r#"{"id":"42","channel_id":"1"}"#);
+        let mut c = client(t, 30_000);
+        let body = serde_json::json!({"content": "hi", "nonce": "n", "enforce_nonce": true});
+        let got: Created = c
+            .send_json(
+                Method::Post,
+                "/channels/1/messages",
+                "POST /channels/1/messages",
+                Some(&body),
+            )
+            .unwrap_or_else(|e| panic!("{bad}: {e:?}"));
+        assert_eq!(got.id, "42");
+        let sent = &c.transport_ref().sent;
+        assert_eq!(sent.len(), 2, "{bad}");
+        assert_eq!(
+            sent[0].0.body, sent[1].0.body,
+            "the retry is the same request"
+        );
+    }
+    // Always unreadable: a transport error naming the route, at the deadline.
+    let mut t = FakeTransport::new();
+    for _ in 0..100 {
+        t.reply(200, "<html>");
+    }
+    let mut c = client(t, 2_000);
+    match c.get_json::<Created>("/users/@me", "GET /users/@me") {
+        Err(AlertError::Transport(m)) => {
+            assert!(
+                m.starts_with("unreadable 200 answer from GET /users/@me"),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Created {
+    id: String,
 }
 
 #[test]
