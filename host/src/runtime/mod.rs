@@ -117,9 +117,11 @@ fn engine(instances: Instances) -> anyhow::Result<Engine> {
     // Keep virtual memory reservations small: the guest never needs 4 GiB.
     config.memory_reservation(256 << 20);
     config.memory_guard_size(32 << 20);
+    // The configuration is fixed, so a pooled engine fails only when its pool cannot be
+    // mapped ("failed to create memory pool mapping"): say what to do about it.
     Engine::new(&config).map_err(|e| {
         let e = anyhow::Error::from(e);
-        if instances == Instances::Pooled && format!("{e:#}").contains("reserve") {
+        if instances == Instances::Pooled {
             e.context(format!(
                 "cannot reserve address space for {POOLED_INSTANCES} pooled instances (is \
                  `ulimit -v` set?); a process making few calls can use Instances::OnDemand"
@@ -406,5 +408,59 @@ fn trap_reason(e: &wasmtime::Error) -> String {
             "the guest panicked or aborted ({e:#}); it may have run out of its configured memory cap"
         ),
         _ => format!("{e:#}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Set for the child that runs [`a_pool_that_cannot_be_reserved_says_what_to_do`] under a
+    /// tight `ulimit -v`.
+    const PROBE: &str = "ALERTER_POOL_PROBE";
+
+    #[test]
+    fn a_pool_that_cannot_be_reserved_says_what_to_do() {
+        if std::env::var_os(PROBE).is_some() {
+            match engine(Instances::Pooled) {
+                Ok(_) => println!("PROBE pooled engine made"),
+                Err(e) => println!("PROBE {e:#}"),
+            }
+            match engine(Instances::OnDemand) {
+                Ok(_) => println!("PROBE on-demand engine made"),
+                Err(e) => println!("PROBE on-demand failed: {e:#}"),
+            }
+            return;
+        }
+        // This test again, in a child process whose address space is too small for the pool.
+        let exe = std::env::current_exe().expect("test binary");
+        let out = std::process::Command::new("bash")
+            .args(["-c", "ulimit -v 4000000 && exec \"$0\" \"$@\""])
+            .arg(&exe)
+            .args([
+                "--exact",
+                "runtime::tests::a_pool_that_cannot_be_reserved_says_what_to_do",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(PROBE, "1")
+            .output()
+            .expect("run the probe");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The harness prints `test NAME ... ` on the probe's first line.
+        let lines: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.find("PROBE ").map(|i| &l[i..]))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            lines[0].starts_with("PROBE cannot reserve address space for 256 pooled instances")
+                && lines[0].contains("ulimit -v")
+                && lines[0].contains("Instances::OnDemand")
+                && lines[0].contains("memory pool"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1], "PROBE on-demand engine made");
     }
 }
