@@ -1,8 +1,6 @@
 //! The answer a handler produces, before it becomes an HTTP response, and constructors for
 //! Discord's error bodies.
 
-use std::borrow::Cow;
-
 use serde_json::{json, Value};
 
 use crate::validate::{self, FieldError};
@@ -17,7 +15,7 @@ pub enum Body {
     /// Raw bytes with their content type (HTML bans, truncated JSON).
     Raw {
         /// The `Content-Type` header value.
-        content_type: Cow<'static, str>,
+        content_type: Box<str>,
         /// The body, sent as is.
         bytes: Vec<u8>,
     },

@@ -71,10 +71,7 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stopped| *stopped).await;
 }
 
-async fn handle(
-    inner: Arc<Inner>,
-    req: Request<Incoming>,
-) -> Result<Response<EmuBody>, Dropped> {
+async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<EmuBody>, Dropped> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -347,7 +344,7 @@ fn to_response(reply: Reply) -> Response<EmuBody> {
             content_type,
             bytes,
         } => {
-            builder = builder.header("content-type", content_type.as_ref());
+            builder = builder.header("content-type", &*content_type);
             bytes
         }
     };

@@ -139,7 +139,14 @@ mod tests {
         let mut body = EmuBody::Trickle(Trickle::endless(Bytes::from_static(b"ab")));
         let mut total = 0;
         for _ in 0..1000 {
-            total += body.frame().await.unwrap().unwrap().into_data().unwrap().len();
+            total += body
+                .frame()
+                .await
+                .unwrap()
+                .unwrap()
+                .into_data()
+                .unwrap()
+                .len();
         }
         assert_eq!(total, 2000);
         assert!(!body.is_end_stream());

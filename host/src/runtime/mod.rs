@@ -452,7 +452,12 @@ mod tests {
             .lines()
             .filter_map(|l| l.find("PROBE ").map(|i| &l[i..]))
             .collect();
-        assert_eq!(lines.len(), 2, "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            lines.len(),
+            2,
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(
             lines[0].starts_with("PROBE cannot reserve address space for 256 pooled instances")
                 && lines[0].contains("ulimit -v")
