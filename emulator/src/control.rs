@@ -9,10 +9,12 @@
 //! | `PUT /_emulator/members/{uid}/roles/{rid}` | | 204 |
 //! | `POST /_emulator/channels` | `{"name"}` | `{"id"}` |
 //! | `POST /_emulator/channels/{cid}/hide` | | 204 (the bot loses access) |
+//! | `POST /_emulator/channels/{cid}/threads` | `{"name"}` | `{"id"}` (a public thread, no starter message) |
 //! | `PUT /_emulator/intent` | `{"message_content": bool}` | 204 |
-//! | `POST /_emulator/channels/{cid}/messages` | `{"user_id","content","reply_to"?}` | `{"id"}` |
+//! | `POST /_emulator/channels/{cid}/messages` | `{"user_id","content","reply_to"?}` | `{"id"}` (`cid` may be a thread) |
 //! | `PUT /_emulator/channels/{cid}/messages/{mid}/reactions/{emoji}/{uid}` | | 204 |
-//! | `GET /_emulator/channels/{cid}/messages` | | stored messages, oldest first |
+//! | `GET /_emulator/channels/{cid}/messages` | | stored messages, oldest first (threads too) |
+//! | `GET /_emulator/files/{cid}/{aid}/{filename}` | | an uploaded file's bytes, with its `Content-Type` (the attachment's `url`) |
 //! | `GET /_emulator/requests` | | recorded API requests (the `authorization` value redacted) |
 //! | `GET /_emulator/violations` | | violation strings |
 //! | `POST /_emulator/faults` | a fault | 204 |
@@ -20,8 +22,10 @@
 use serde_json::{json, Value};
 
 use crate::faults::Fault;
+use crate::reply::Body;
 use crate::reply::Reply;
 use crate::snowflake;
+use crate::threads::{ThreadError, DEFAULT_AUTO_ARCHIVE};
 use crate::url;
 use crate::Inner;
 
@@ -112,6 +116,36 @@ fn run(
                 None => return Err(err(404, "unknown channel")),
             }
             done()
+        }
+        ("POST", ["channels", cid, "threads"]) => {
+            let c = id(cid, "channel id")?;
+            let name = str_field(&body, "name")?;
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(err(400, "\"name\" must be 1-100 characters"));
+            }
+            let owner = st.bot_id;
+            match st.start_thread(c, None, name, owner, DEFAULT_AUTO_ARCHIVE) {
+                Ok(t) => ok(json!({ "id": t.to_string() })),
+                Err(ThreadError::NotATextChannel) => {
+                    return Err(err(400, "a thread cannot be started in a thread"))
+                }
+                Err(_) => return Err(err(404, "unknown channel")),
+            }
+        }
+        ("GET", ["files", cid, aid, filename]) => {
+            let (c, a) = (id(cid, "channel id")?, id(aid, "attachment id")?);
+            let f = st
+                .files
+                .get(a)
+                .filter(|f| f.channel_id == c && f.filename == *filename)
+                .ok_or_else(|| err(404, "unknown file"))?;
+            let mut r = Reply::json(200, Value::Null);
+            r.body = Body::Raw {
+                content_type: f.content_type.as_str().into(),
+                bytes: f.bytes.to_vec(),
+            };
+            r.no_rate_limit_headers = true;
+            r
         }
         ("PUT", ["intent"]) => {
             let on = body

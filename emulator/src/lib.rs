@@ -1,8 +1,9 @@
 //! An emulator of Discord's REST API v10 on 127.0.0.1.
 //!
-//! It serves the routes a REST-polling bot needs (`/users/@me`, channels, messages, reactions,
-//! guild members) the way Discord does, validates every request body against Discord's OpenAPI
-//! spec and documented limits, checks every answer against the spec, and records what it saw.
+//! It serves the routes a REST-polling bot needs (`/users/@me`, channels, messages with file
+//! uploads, threads, reactions, guild members) the way Discord does, validates every request
+//! body against Discord's OpenAPI spec and documented limits, checks every answer against the
+//! spec, and records what it saw.
 //! Tests drive the other side (people writing, reacting) through [`Emulator`] methods or, from
 //! another process, through the `/_emulator` control API (see the `control` module). Faults
 //! (429s, 5xx, dropped connections, ...) are injected with [`Emulator::push_fault`].
@@ -17,16 +18,17 @@
 //!
 //! # Layout
 //!
-//! This file is the public API ([`Emulator`], [`Options`], [`User`], [`RecordedRequest`], and
-//! [`Fault`] / [`FaultKind`] from `faults`); the work is in private modules. An API request goes
-//! `server` (read, record, fault?) -> `routes` (route, auth, rate limit) -> a handler in
-//! `routes::*` (using `state`, `validate`, `mentions`) -> a `reply` -> `server` (answer checked
-//! against the spec, rate-limit headers, HTTP response). `/_emulator/...` goes `server` ->
-//! `control` -> `state`.
+//! This file is the public API ([`Emulator`], [`Options`], [`User`], [`RecordedRequest`],
+//! [`RecordedFile`], and [`Fault`] / [`FaultKind`] from `faults`); the work is in private
+//! modules. An API request goes `server` (read, record, fault?) -> `routes` (route, auth, rate
+//! limit) -> a handler in `routes::*` (using `state`, `validate`, `mentions`) -> a `reply` ->
+//! `server` (answer checked against the spec, rate-limit headers, HTTP response).
+//! `/_emulator/...` goes `server` -> `control` -> `state`.
 //!
-//! - `server`: accept loop, one hyper HTTP/1 task per connection; per request reads the body,
-//!   records it in `state`, applies the first matching fault, checks the answer against its spec
-//!   schema (a mismatch is an emulator bug), and writes the HTTP response.
+//! - `server`: accept loop, one hyper HTTP/1 task per connection; per request reads the body
+//!   (at most 25 MiB, else 413), parses a `multipart/form-data` one with `multipart`, records it
+//!   in `state`, applies the first matching fault, checks the answer against its spec schema
+//!   (a mismatch is an emulator bug), and writes the HTTP response.
 //! - `control`: the `/_emulator` control API (no auth): what the [`Emulator`] methods do, for
 //!   other processes.
 //! - `routes`: matches `/api/v10` routes (404 and a violation for others), notes a bad
@@ -34,11 +36,17 @@
 //!   calls the handler; also the helpers the handlers share.
 //! - `routes::messages`: create, list, get and edit messages; embeds and components as
 //!   Discord returns them.
+//! - `routes::uploads`: the files of a create (limits, `attachments[]` ids, names) and
+//!   `attachment://` references in embeds.
+//! - `routes::threads`: start a thread from a message.
 //! - `routes::reactions`: the bot reacts; who reacted with an emoji.
 //! - `routes::guild`: `/users/@me`, a channel, a guild member.
-//! - `state`: the emulated guild (users, roles, members, channels, messages, reactions), the
-//!   recorded requests and violations, pending faults and rate-limit buckets, and the JSON
-//!   objects Discord returns for them.
+//! - `state`: the emulated guild (users, roles, members, channels and threads, messages,
+//!   reactions, uploaded files), the recorded requests and violations, pending faults and
+//!   rate-limit buckets, and the JSON objects Discord returns for them.
+//! - `multipart`: the `multipart/form-data` parser.
+//! - `attachments`: stored attachments, their bytes (bounded) and URLs, Discord's filename rule.
+//! - `threads`: threads as channels of their own, and their `ThreadResponse` objects.
 //! - `validate`: the compiled-in OpenAPI spec, cached schema validators, Discord's own limits,
 //!   and Discord-shaped `errors` trees.
 //! - `ratelimit`: route buckets, the global limit, and the `X-RateLimit-*` / `Retry-After`
@@ -49,9 +57,11 @@
 //! - `snowflake`: ids and timestamps made like Discord's.
 //! - `url`: percent-decoding of paths and queries.
 
+mod attachments;
 mod control;
 mod faults;
 mod mentions;
+mod multipart;
 mod ratelimit;
 mod reply;
 mod routes;
@@ -59,6 +69,7 @@ mod server;
 mod snowflake;
 mod state;
 mod stream;
+mod threads;
 mod url;
 mod validate;
 
@@ -96,6 +107,9 @@ pub struct Options {
     /// Check request and response bodies against the OpenAPI spec (default true). Discord's
     /// limits (2000 characters, embed sizes, ...) are enforced either way.
     pub validate: bool,
+    /// Largest uploaded file accepted, in bytes (default 10 MiB, Discord's default upload limit;
+    /// boosted servers allow more). A bigger one is a 413 (40005) and a violation.
+    pub max_file_bytes: usize,
 }
 
 impl Default for Options {
@@ -109,9 +123,13 @@ impl Default for Options {
             bucket_limit: ratelimit::BUCKET_LIMIT,
             global_limit: ratelimit::GLOBAL_LIMIT,
             validate: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
+
+/// Discord's default upload limit per file, 10 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 
 /// A Discord user of the emulated guild.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -135,12 +153,33 @@ pub struct RecordedRequest {
     pub query: Option<String>,
     /// Headers with lowercase names, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The JSON body; a body that is not JSON is kept as a JSON string.
+    /// The JSON body; a body that is not JSON is kept as a JSON string. For a
+    /// `multipart/form-data` request, the parsed `payload_json` part (a string if it is not
+    /// JSON; `None` without one); for one that is not valid multipart, its first 64 KiB as a
+    /// string.
     pub body: Option<serde_json::Value>,
+    /// The request's `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The file parts of a `multipart/form-data` request, in order (empty for JSON requests).
+    pub files: Vec<RecordedFile>,
     /// Milliseconds since the emulator started.
     pub at_ms: u64,
     /// The status answered; 0 when no response was sent (dropped or lost by a fault).
     pub status: u16,
+}
+
+/// One file part of a recorded `multipart/form-data` request (its bytes are kept apart, see
+/// [`Emulator::attachment`]).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RecordedFile {
+    /// The part's name, e.g. `files[0]`.
+    pub field: String,
+    /// The part's `filename`.
+    pub filename: String,
+    /// The part's `Content-Type`, if it had one.
+    pub content_type: Option<String>,
+    /// Bytes.
+    pub size: usize,
 }
 
 /// Shared by the handle and the server tasks.
@@ -153,6 +192,8 @@ pub(crate) struct Inner {
     pub(crate) validate: bool,
     /// [`Options::rate_limiter`].
     pub(crate) rate_limiter: bool,
+    /// [`Options::max_file_bytes`].
+    pub(crate) max_file_bytes: usize,
     /// When the emulator started (for [`RecordedRequest::at_ms`]).
     pub(crate) started: Instant,
     /// The emulated world; take it with [`Inner::lock`].
@@ -170,6 +211,11 @@ impl Inner {
     /// `http://127.0.0.1:PORT/api/v10`.
     pub(crate) fn base_url(&self) -> String {
         format!("http://{}/api/v10", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) fn origin(&self) -> String {
+        format!("http://{}", self.addr)
     }
 }
 
@@ -204,6 +250,7 @@ impl Emulator {
             token: opts.token,
             validate: opts.validate,
             rate_limiter: opts.rate_limiter,
+            max_file_bytes: opts.max_file_bytes,
             started: Instant::now(),
             state: Mutex::new({
                 let mut st = State::new(&opts.bot_name, opts.message_content_intent);
@@ -450,6 +497,32 @@ impl Emulator {
         snowflake::parse(channel_id)
             .and_then(|c| self.inner.lock().messages_json(c))
             .unwrap_or_default()
+    }
+
+    /// Starts a public thread (type 11) under a text channel, without a starter message, as a
+    /// person would; returns its id. Post into it with [`Emulator::say`].
+    ///
+    /// # Panics
+    /// If the channel is unknown or is itself a thread (a mistake in the test).
+    pub fn add_thread(&self, parent_channel_id: &str, name: &str) -> String {
+        let Some(parent) = snowflake::parse(parent_channel_id) else {
+            panic!("add_thread: {parent_channel_id:?} is not a snowflake");
+        };
+        let mut s = self.inner.lock();
+        let bot = s.bot_id;
+        match s.start_thread(parent, None, name, bot, threads::DEFAULT_AUTO_ARCHIVE) {
+            Ok(id) => id.to_string(),
+            Err(e) => panic!("add_thread: {e:?} for channel {parent_channel_id}"),
+        }
+    }
+
+    /// An uploaded file by attachment id: its content type and bytes. `None` if unknown, or
+    /// let go to keep the uploads kept under 256 MiB.
+    pub fn attachment(&self, id: &str) -> Option<(String, Vec<u8>)> {
+        let id = snowflake::parse(id)?;
+        let s = self.inner.lock();
+        let f = s.files.get(id)?;
+        Some((f.content_type.clone(), f.bytes.to_vec()))
     }
 
     /// Every API request received, in order (the most recent 100,000).

@@ -56,6 +56,14 @@ impl Reply {
         }
     }
 
+    /// 201 Created with a body that must match `schema`.
+    pub fn created(body: Value, schema: String) -> Reply {
+        Reply {
+            schema: Some(schema),
+            ..Reply::json(201, body)
+        }
+    }
+
     /// 204 No Content.
     pub fn no_content() -> Reply {
         Reply {

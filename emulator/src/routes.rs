@@ -1,14 +1,18 @@
 //! The Discord API routes (`/api/v10/...`): routing, authentication, rate limiting and the
 //! helpers the handlers share. The handlers live in one submodule per resource (`messages`,
-//! `reactions`, `guild`); they are synchronous and hold the state lock only while they run. The
-//! server module does the HTTP around them.
+//! `reactions`, `guild`, `threads`; `uploads` checks the files of a create); they are
+//! synchronous and hold the state lock only while they run. The server module does the HTTP
+//! around them.
 
 mod guild;
 mod messages;
 mod reactions;
+mod threads;
+mod uploads;
 
 use serde_json::{json, Value};
 
+use crate::multipart::Form;
 use crate::ratelimit::{self, BucketInfo};
 use crate::reply::Reply;
 use crate::snowflake;
@@ -30,8 +34,11 @@ pub struct ApiRequest {
     pub query: Option<String>,
     /// Lowercase names.
     pub headers: Vec<(String, String)>,
-    /// `None`: no body. `Some(Err)`: a body that is not JSON.
+    /// `None`: no body. `Some(Err)`: a body that is not JSON. For a `multipart/form-data`
+    /// request, its `payload_json` part (`None` without one).
     pub body: Option<Result<Value, String>>,
+    /// `Some` for a `multipart/form-data` request: the form, or why it is not valid multipart.
+    pub form: Option<Result<Form, String>>,
 }
 
 impl ApiRequest {
@@ -56,6 +63,7 @@ enum Route {
     Channel(String),
     Messages(String),
     Message(String, String),
+    MessageThreads(String, String),
     Reactions(String, String, String),
     MyReaction(String, String, String),
     Member(String, String),
@@ -70,6 +78,9 @@ impl Route {
             ["channels", c] => Route::Channel(c.to_string()),
             ["channels", c, "messages"] => Route::Messages(c.to_string()),
             ["channels", c, "messages", m] => Route::Message(c.to_string(), m.to_string()),
+            ["channels", c, "messages", m, "threads"] => {
+                Route::MessageThreads(c.to_string(), m.to_string())
+            }
             ["channels", c, "messages", m, "reactions", e] => {
                 Route::Reactions(c.to_string(), m.to_string(), e.to_string())
             }
@@ -88,6 +99,7 @@ impl Route {
             Route::Messages(_) => &["GET", "POST"],
             Route::Message(..) => &["GET", "PATCH"],
             Route::MyReaction(..) => &["PUT"],
+            Route::MessageThreads(..) => &["POST"],
         };
         methods.contains(&method)
     }
@@ -99,6 +111,10 @@ impl Route {
             Route::Channel(c) => (c.clone(), "/channels/{channel_id}"),
             Route::Messages(c) => (c.clone(), "/channels/{channel_id}/messages"),
             Route::Message(c, _) => (c.clone(), "/channels/{channel_id}/messages/{message_id}"),
+            Route::MessageThreads(c, _) => (
+                c.clone(),
+                "/channels/{channel_id}/messages/{message_id}/threads",
+            ),
             Route::Reactions(c, ..) | Route::MyReaction(c, ..) => (
                 c.clone(),
                 "/channels/{channel_id}/messages/{message_id}/reactions",
@@ -145,7 +161,14 @@ pub fn handle(inner: &Inner, req: &ApiRequest) -> Reply {
             req.header("user-agent").unwrap_or("")
         ));
     }
-    if req.body.is_some()
+    if req.form.is_some() {
+        let create = req.method == "POST" && matches!(route_of(req), Some(Route::Messages(_)));
+        if !create {
+            violations.push(format!(
+                "{label}: multipart/form-data body; the emulator takes one only for POST /channels/{{channel_id}}/messages"
+            ));
+        }
+    } else if req.body.is_some()
         && !req
             .header("content-type")
             .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"))
@@ -166,14 +189,24 @@ pub fn handle(inner: &Inner, req: &ApiRequest) -> Reply {
     out.reply
 }
 
+/// The decoded path segments after `/api/v10` (none for other paths).
+fn segments(req: &ApiRequest) -> Vec<String> {
+    match req.path.strip_prefix(PREFIX) {
+        Some(rest) if rest.starts_with('/') => url::segments(rest),
+        _ => Vec::new(),
+    }
+}
+
+/// The route of a request, if the emulator serves it with this method.
+fn route_of(req: &ApiRequest) -> Option<Route> {
+    Route::parse(&segments(req)).filter(|r| r.serves(&req.method))
+}
+
 /// Routes, authenticates (401) and rate-limits (429) a request, then runs its handler. A route
 /// the emulator does not serve is a 404 and a violation.
 fn route_and_run(inner: &Inner, req: &ApiRequest, label: &str) -> Out {
     let now = snowflake::now_ms();
-    let segs = match req.path.strip_prefix(PREFIX) {
-        Some(rest) if rest.starts_with('/') => url::segments(rest),
-        _ => Vec::new(),
-    };
+    let segs = segments(req);
     let route = Route::parse(&segs).filter(|r| r.serves(&req.method));
     let Some(route) = route else {
         let info = inner
@@ -239,6 +272,7 @@ fn run(inner: &Inner, req: &ApiRequest, route: &Route, label: &str) -> Out {
         (Route::Messages(c), _) => messages::list_messages(inner, req, c, label),
         (Route::Message(c, m), "PATCH") => messages::edit_message(inner, req, c, m, label),
         (Route::Message(c, m), _) => messages::get_message(inner, c, m).into(),
+        (Route::MessageThreads(c, m), _) => threads::create_thread(inner, req, c, m, label),
         (Route::MyReaction(c, m, e), _) => reactions::add_reaction(inner, c, m, e).into(),
         (Route::Reactions(c, m, e), _) => reactions::list_reactions(inner, req, c, m, e, label),
         (Route::Member(g, u), _) => guild::get_member(inner, g, u).into(),
@@ -248,14 +282,19 @@ fn run(inner: &Inner, req: &ApiRequest, route: &Route, label: &str) -> Out {
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the handlers
 
-/// The channel, if the bot can see it.
+/// The channel (or thread), if the bot can see it.
 fn channel<'s>(s: &'s State, raw: &str) -> Result<&'s ChannelRec, Reply> {
     let id = snowflake::parse(raw).ok_or_else(|| Reply::not_snowflake("channel_id", raw))?;
     let c = s
         .channels
         .get(&id)
         .ok_or_else(|| Reply::error(404, 10003, "Unknown Channel"))?;
-    if c.hidden {
+    let parent_hidden = c
+        .thread
+        .as_ref()
+        .and_then(|t| s.channels.get(&t.parent_id))
+        .is_some_and(|p| p.hidden);
+    if c.hidden || parent_hidden {
         return Err(Reply::error(403, 50001, "Missing Access"));
     }
     Ok(c)
@@ -289,6 +328,23 @@ fn json_object(req: &ApiRequest, label: &str) -> Result<Value, Out> {
             violations: vec![format!("{label}: body is not JSON ({e})")],
         }),
     }
+}
+
+/// Problems of a body against the spec schema at `pointer` (none with validation off); an
+/// emulator bug (a validator that does not build) goes to `violations`.
+fn schema_problems(
+    inner: &Inner,
+    pointer: &str,
+    body: &Value,
+    violations: &mut Vec<String>,
+) -> Vec<FieldError> {
+    if !inner.validate {
+        return Vec::new();
+    }
+    validate::schema_errors(pointer, body).unwrap_or_else(|e| {
+        violations.push(format!("emulator bug: {e}"));
+        Vec::new()
+    })
 }
 
 /// 400 Invalid Form Body (50035) for these field errors, each also a violation.

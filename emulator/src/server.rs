@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -17,14 +17,21 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::faults::FaultKind;
+use crate::multipart::{self, Form};
 use crate::ratelimit::{self, BucketInfo};
 use crate::reply::{Body, Reply};
 use crate::routes::{self, ApiRequest};
 use crate::stream::{EmuBody, Trickle};
-use crate::{control, snowflake, validate, Inner, RecordedRequest};
+use crate::{control, snowflake, validate, Inner, RecordedFile, RecordedRequest};
 
-/// Largest request body read (Discord's own limit for JSON bodies is far below this).
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Largest request body accepted: Discord's maximum request size for a message, 25 MiB. A
+/// bigger one is answered 413 (40005).
+pub const MAX_BODY: usize = 25 * 1024 * 1024;
+/// How much more of a too-large body is read and dropped before answering, so that the client,
+/// still sending, gets to read the 413 instead of a reset connection.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+/// How much of a body that is not valid multipart is recorded.
+const RECORD_UNPARSED: usize = 64 * 1024;
 
 /// Returned by the service to make hyper close the connection without answering.
 #[derive(Debug)]
@@ -85,38 +92,72 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
             )
         })
         .collect();
-    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let reply = Reply::error(413, 40005, "Request entity too large");
-            return Ok(to_response(reply));
-        }
-    };
-    let body: Option<Result<Value, String>> = if bytes.is_empty() {
-        None
-    } else {
-        Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-    };
-
-    if path == control::PREFIX || path.starts_with("/_emulator/") {
-        let reply = control::handle(&inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
-        return Ok(to_response(reply));
-    }
-
-    let recorded_body = match &body {
-        None => None,
-        Some(Ok(v)) => Some(v.clone()),
-        Some(Err(_)) => Some(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-    };
-    let seq = inner.lock().record(RecordedRequest {
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.clone());
+    let is_control = path == control::PREFIX || path.starts_with("/_emulator/");
+    let record = |body, files, status| RecordedRequest {
         method: method.clone(),
         path: path.clone(),
         query: query.clone(),
         headers: headers.clone(),
-        body: recorded_body,
+        body,
+        content_type: content_type.clone(),
+        files,
         at_ms: inner.started.elapsed().as_millis() as u64,
-        status: 0,
-    });
+        status,
+    };
+    let bytes = match read_body(req.into_body()).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => {
+            if !is_control {
+                let mut s = inner.lock();
+                s.record(record(None, Vec::new(), 413));
+                s.violation(format!(
+                    "{method} {path}: request body over {MAX_BODY} bytes (25 MiB, Discord's maximum request size)"
+                ));
+            }
+            let reply = Reply::error(413, 40005, "Request entity too large");
+            return Ok(to_response(reply));
+        }
+        Err(BodyError::Broken) => {
+            return Ok(to_response(Reply::error(400, 0, "400: Bad Request")));
+        }
+    };
+    let form = content_type
+        .as_deref()
+        .filter(|ct| multipart::is_form_data(ct) && !is_control)
+        .map(|ct| multipart::parse_form(ct, &bytes));
+    let json_of = |b: &[u8]| serde_json::from_slice(b).map_err(|e| e.to_string());
+    let body: Option<Result<Value, String>> = match &form {
+        Some(Ok(f)) => f.payload_json.as_deref().map(json_of),
+        Some(Err(_)) => None,
+        None if bytes.is_empty() => None,
+        None => Some(json_of(&bytes)),
+    };
+
+    if is_control {
+        let reply = control::handle(&inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
+        return Ok(to_response(reply));
+    }
+
+    let recorded_body = match (&body, &form) {
+        (Some(Ok(v)), _) => Some(v.clone()),
+        (Some(Err(_)), Some(Ok(f))) => f
+            .payload_json
+            .as_deref()
+            .map(|b| Value::String(String::from_utf8_lossy(b).into_owned())),
+        (Some(Err(_)), _) => Some(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+        (None, Some(Err(_))) => {
+            let cut = &bytes[..bytes.len().min(RECORD_UNPARSED)];
+            Some(Value::String(String::from_utf8_lossy(cut).into_owned()))
+        }
+        (None, _) => None,
+    };
+    let seq = inner
+        .lock()
+        .record(record(recorded_body, recorded_files(form.as_ref()), 0));
     let fault = inner.lock().faults.take(&method, &path);
     let api = ApiRequest {
         method,
@@ -124,6 +165,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
         query,
         headers,
         body,
+        form,
     };
     let label = api.label();
     // How the body is sent: whole, unless a fault makes it endless or slow.
@@ -269,6 +311,57 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
             other => other,
         }),
     })
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over [`MAX_BODY`].
+    TooLarge,
+    /// The connection failed while reading.
+    Broken,
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes. A longer one is read on, up to [`DRAIN_MAX`]
+/// more, and dropped.
+async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if over > 0 || buf.len() + data.len() > MAX_BODY {
+            over += data.len();
+            buf = Vec::new();
+            if over > DRAIN_MAX {
+                break;
+            }
+        } else {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if over > 0 {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// What is recorded of a form's file parts.
+fn recorded_files(form: Option<&Result<Form, String>>) -> Vec<RecordedFile> {
+    let Some(Ok(form)) = form else {
+        return Vec::new();
+    };
+    form.files
+        .iter()
+        .map(|p| RecordedFile {
+            field: p.name.clone(),
+            filename: p.filename.clone().unwrap_or_default(),
+            content_type: p.content_type.clone(),
+            size: p.body.len(),
+        })
+        .collect()
 }
 
 /// How a response body goes out.

@@ -1,15 +1,18 @@
-//! The emulated world: one guild with its users, roles, channels, messages and reactions, plus
-//! what the emulator observed (requests, violations) and its pending faults and rate limits.
-//! Also renders the model as the JSON objects Discord's API returns.
+//! The emulated world: one guild with its users, roles, channels (threads too, see `threads`),
+//! messages with their attachments (bytes in `attachments`) and reactions, plus what the
+//! emulator observed (requests, violations) and its pending faults and rate limits. Also
+//! renders the model as the JSON objects Discord's API returns.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde_json::{json, Map, Value};
 
+use crate::attachments::{AttachmentRec, FileStore};
 use crate::faults::FaultQueue;
 use crate::mentions::{self, Allowed};
 use crate::ratelimit::RateLimiter;
 use crate::snowflake;
+use crate::threads::{ThreadMeta, HAS_THREAD};
 use crate::RecordedRequest;
 
 /// A user (person or bot).
@@ -23,7 +26,7 @@ pub struct UserRec {
     pub bot: bool,
 }
 
-/// A guild text channel.
+/// A guild text channel, or a thread under one.
 #[derive(Clone, Debug)]
 pub struct ChannelRec {
     /// Snowflake.
@@ -34,6 +37,8 @@ pub struct ChannelRec {
     pub position: i64,
     /// The bot cannot see it (answers 403 Missing Access).
     pub hidden: bool,
+    /// `Some` for a thread (type 11): its parent channel and the rest.
+    pub thread: Option<ThreadMeta>,
 }
 
 /// A guild member.
@@ -130,6 +135,10 @@ pub struct MessageRec {
     pub tts: bool,
     /// Reactions, in the order their first user reacted.
     pub reactions: Vec<Reaction>,
+    /// Uploaded files, in the order sent.
+    pub attachments: Vec<AttachmentRec>,
+    /// For a thread's THREAD_STARTER_MESSAGE (type 21): the (channel, message) that started it.
+    pub starter_of: Option<(u64, u64)>,
 }
 
 /// What a new message is made of.
@@ -152,6 +161,8 @@ pub struct NewMessage {
     pub flags: u64,
     /// Text-to-speech.
     pub tts: bool,
+    /// Uploaded files.
+    pub attachments: Vec<AttachmentRec>,
 }
 
 /// Requests kept for [`State::requests`] (a long-running demo must not grow without end).
@@ -176,7 +187,7 @@ pub struct State {
     pub roles: BTreeMap<u64, String>,
     /// Guild members, by user id (every user is one).
     pub members: BTreeMap<u64, MemberRec>,
-    /// Text channels, by id.
+    /// Text channels and threads, by id.
     pub channels: BTreeMap<u64, ChannelRec>,
     /// Messages per channel, by id (so oldest first).
     pub messages: HashMap<u64, BTreeMap<u64, MessageRec>>,
@@ -194,6 +205,8 @@ pub struct State {
     pub faults: FaultQueue,
     /// Rate-limit buckets.
     pub limiter: RateLimiter,
+    /// Bytes of uploaded files, by attachment id.
+    pub files: FileStore,
 }
 
 impl State {
@@ -216,6 +229,7 @@ impl State {
             violations: VecDeque::new(),
             faults: FaultQueue::default(),
             limiter: RateLimiter::default(),
+            files: FileStore::default(),
         };
         s.bot_id = s.add_user(bot_name, true).id;
         s.default_channel_id = s.add_channel("alerts");
@@ -243,7 +257,11 @@ impl State {
     /// Creates an empty text channel at the end of the channel list; returns its id.
     pub fn add_channel(&mut self, name: &str) -> u64 {
         let id = snowflake::next_id();
-        let position = self.channels.len() as i64;
+        let position = self
+            .channels
+            .values()
+            .filter(|c| c.thread.is_none())
+            .count() as i64;
         self.channels.insert(
             id,
             ChannelRec {
@@ -251,6 +269,7 @@ impl State {
                 name: name.to_string(),
                 position,
                 hidden: false,
+                thread: None,
             },
         );
         self.messages.insert(id, BTreeMap::new());
@@ -320,6 +339,8 @@ impl State {
             flags: m.flags,
             tts: m.tts,
             reactions: Vec::new(),
+            attachments: m.attachments,
+            starter_of: None,
         };
         self.messages.get_mut(&m.channel_id)?.insert(id, rec);
         Some(id)
@@ -355,6 +376,7 @@ impl State {
             allowed: Allowed::all(),
             flags: 0,
             tts: false,
+            attachments: Vec::new(),
         })
         .ok_or_else(|| format!("unknown channel {channel_id}"))
     }
@@ -539,10 +561,14 @@ impl State {
     fn basic_message_json(&self, m: &MessageRec, mask: bool) -> Map<String, Value> {
         let hide = mask && self.masked(m);
         let mut o = Map::new();
-        o.insert(
-            "type".into(),
-            json!(if m.reply_to.is_some() { 19 } else { 0 }),
-        );
+        let kind = if m.starter_of.is_some() {
+            21
+        } else if m.reply_to.is_some() {
+            19
+        } else {
+            0
+        };
+        o.insert("type".into(), json!(kind));
         o.insert(
             "content".into(),
             json!(if hide { "" } else { m.content.as_str() }),
@@ -559,7 +585,16 @@ impl State {
                 .map(u64::to_string)
                 .collect::<Vec<_>>()),
         );
-        o.insert("attachments".into(), json!([]));
+        let attachments: Vec<Value> = if hide {
+            Vec::new()
+        } else {
+            m.attachments
+                .iter()
+                .filter(|a| !a.in_embed)
+                .map(AttachmentRec::json)
+                .collect()
+        };
+        o.insert("attachments".into(), Value::Array(attachments));
         o.insert(
             "embeds".into(),
             if hide { json!([]) } else { json!(m.embeds) },
@@ -569,7 +604,9 @@ impl State {
             "edited_timestamp".into(),
             json!(m.edited_ms.map(snowflake::rfc3339)),
         );
-        o.insert("flags".into(), json!(m.flags));
+        let thread = self.thread_of(m);
+        let flags = m.flags | if thread.is_some() { HAS_THREAD } else { 0 };
+        o.insert("flags".into(), json!(flags));
         o.insert(
             "components".into(),
             if hide { json!([]) } else { json!(m.components) },
@@ -580,16 +617,22 @@ impl State {
         o.insert("pinned".into(), json!(false));
         o.insert("mention_everyone".into(), json!(m.mention_everyone));
         o.insert("tts".into(), json!(m.tts));
-        if let Some(r) = m.reply_to {
+        let reference = m
+            .starter_of
+            .or_else(|| m.reply_to.map(|r| (m.channel_id, r)));
+        if let Some((rc, r)) = reference {
             o.insert(
                 "message_reference".into(),
                 json!({
                     "type": 0,
-                    "channel_id": m.channel_id.to_string(),
+                    "channel_id": rc.to_string(),
                     "message_id": r.to_string(),
                     "guild_id": self.guild_id.to_string(),
                 }),
             );
+        }
+        if let Some(t) = thread.and_then(|t| self.thread_json(t)) {
+            o.insert("thread".into(), t);
         }
         o
     }
@@ -614,8 +657,11 @@ impl State {
                 .collect();
             o.insert("reactions".into(), Value::Array(reactions));
         }
-        if let Some(r) = m.reply_to {
-            let referenced = self.message(m.channel_id, r).map_or(Value::Null, |rm| {
+        let reference = m
+            .starter_of
+            .or_else(|| m.reply_to.map(|r| (m.channel_id, r)));
+        if let Some((rc, r)) = reference {
+            let referenced = self.message(rc, r).map_or(Value::Null, |rm| {
                 Value::Object(self.basic_message_json(rm, mask))
             });
             o.insert("referenced_message".into(), referenced);
@@ -690,6 +736,7 @@ mod tests {
             allowed: Allowed::all(),
             flags: 0,
             tts: false,
+            attachments: vec![],
         };
         let bot_msg = s.insert_message(new(s.bot_id, "alert", None)).unwrap();
         let plain = s.insert_message(new(human, "hello", None)).unwrap();

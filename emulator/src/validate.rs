@@ -27,6 +27,8 @@ const SPEC_URI: &str = "urn:discord-openapi";
 pub const MESSAGE_CREATE: &str = "#/components/schemas/MessageCreateRequest";
 /// Request body of `PATCH /channels/{channel_id}/messages/{message_id}`.
 pub const MESSAGE_EDIT: &str = "#/components/schemas/MessageEditRequestPartial";
+/// Request body of `POST /channels/{channel_id}/messages/{message_id}/threads`.
+pub const THREAD_CREATE: &str = "#/components/schemas/CreateTextThreadWithMessageRequest";
 /// Top level of any error body (the spec's `ErrorResponse` cannot hold real field errors).
 pub const ERROR: &str = "#/components/schemas/Error";
 /// A 429 body.
@@ -34,8 +36,13 @@ pub const RATE_LIMITED: &str = "#/components/schemas/RatelimitedResponse";
 
 /// The 200 schema of an operation: `path` as in the spec (`/channels/{channel_id}`).
 pub fn ok_schema(path: &str, method: &str) -> String {
+    response_schema(path, method, 200)
+}
+
+/// The JSON schema of an operation's answer with this status (`201` for thread creation).
+pub fn response_schema(path: &str, method: &str, status: u16) -> String {
     let escaped = path.replace('~', "~0").replace('/', "~1");
-    format!("#/paths/{escaped}/{method}/responses/200/content/application~1json/schema")
+    format!("#/paths/{escaped}/{method}/responses/{status}/content/application~1json/schema")
 }
 
 /// 200 schemas of the operations the emulator serves.
@@ -52,6 +59,12 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ),
     ("/guilds/{guild_id}/members/{user_id}", "get"),
 ];
+
+/// 201 schemas of the operations the emulator serves.
+pub const CREATED_OPERATIONS: &[(&str, &str)] = &[(
+    "/channels/{channel_id}/messages/{message_id}/threads",
+    "post",
+)];
 
 /// The spec, parsed once.
 fn spec() -> Result<&'static Value, String> {
@@ -139,7 +152,16 @@ pub fn warm_up() -> Result<(), String> {
     for (path, method) in OPERATIONS {
         validator(&ok_schema(path, method))?;
     }
-    for p in [MESSAGE_CREATE, MESSAGE_EDIT, ERROR, RATE_LIMITED] {
+    for (path, method) in CREATED_OPERATIONS {
+        validator(&response_schema(path, method, 201))?;
+    }
+    for p in [
+        MESSAGE_CREATE,
+        MESSAGE_EDIT,
+        THREAD_CREATE,
+        ERROR,
+        RATE_LIMITED,
+    ] {
         validator(p)?;
     }
     Ok(())
@@ -430,7 +452,8 @@ fn embed_limits(out: &mut Vec<FieldError>, embeds: &[Value]) {
     }
 }
 
-/// Whether a create body has something to show (else Discord answers 50006).
+/// Whether a create body has something to show (else Discord answers 50006); files count too,
+/// and are checked by the caller.
 pub fn has_payload(body: &Value) -> bool {
     str_at(body, "content").is_some_and(|c| !c.trim().is_empty())
         || ["embeds", "sticker_ids", "components", "attachments"]
@@ -485,8 +508,14 @@ mod tests {
         assert!(check_response(ERROR, &json!({"code": 0, "message": "x"})).is_ok());
         assert!(check_response(ERROR, &json!({"message": "x"})).is_err());
         // Pointers into `paths` resolve to the real schemas (they reject an empty object).
-        for (path, method) in OPERATIONS {
-            let p = ok_schema(path, method);
+        let created = CREATED_OPERATIONS
+            .iter()
+            .map(|(path, method)| response_schema(path, method, 201));
+        for p in OPERATIONS
+            .iter()
+            .map(|(path, method)| ok_schema(path, method))
+            .chain(created)
+        {
             assert!(
                 check_response(&p, &json!({})).is_err(),
                 "{p} accepts anything"

@@ -1,5 +1,5 @@
-//! The guild directory routes: `GET /users/@me` (the bot), `GET /channels/{channel_id}` and
-//! `GET /guilds/{guild_id}/members/{user_id}`.
+//! The guild directory routes: `GET /users/@me` (the bot), `GET /channels/{channel_id}` (a
+//! text channel or a thread) and `GET /guilds/{guild_id}/members/{user_id}`.
 
 use super::channel;
 use crate::reply::Reply;
@@ -13,12 +13,13 @@ pub(super) fn get_me(inner: &Inner) -> Reply {
     Reply::ok(s.me_json(), validate::ok_schema("/users/@me", "get"))
 }
 
-/// `GET /channels/{channel_id}`: a guild text channel the bot can see.
+/// `GET /channels/{channel_id}`: a guild text channel or a thread (`ThreadResponse`) the bot
+/// can see.
 pub(super) fn get_channel(inner: &Inner, c_raw: &str) -> Reply {
     let s = inner.lock();
     match channel(&s, c_raw) {
         Ok(ch) => Reply::ok(
-            s.channel_json(ch),
+            s.thread_json(ch).unwrap_or_else(|| s.channel_json(ch)),
             validate::ok_schema("/channels/{channel_id}", "get"),
         ),
         Err(r) => r,

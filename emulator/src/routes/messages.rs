@@ -4,9 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
+use super::uploads;
 use super::{
-    channel, invalid_form, json_object, message_id, parse_limit, query, unknown_message,
-    ApiRequest, Out,
+    channel, invalid_form, json_object, message_id, parse_limit, query, schema_problems,
+    unknown_message, ApiRequest, Out,
 };
 use crate::mentions::Allowed;
 use crate::reply::Reply;
@@ -32,25 +33,47 @@ fn nonce_key(v: &Value) -> Option<String> {
     }
 }
 
-/// `POST /channels/{channel_id}/messages`: checks the body (spec and limits; 50006 when there is
-/// nothing to show), honours `enforce_nonce` (the same nonce within [`NONCE_WINDOW_MS`] answers
-/// the message it made), resolves a `message_reference` reply, and stores the bot's message.
+/// `POST /channels/{channel_id}/messages`, as JSON or as `multipart/form-data` (a
+/// `payload_json` part and `files[n]` parts): checks the files (see `uploads`) and the body
+/// (spec and limits; 50006 when there is nothing to show, files counting), honours
+/// `enforce_nonce` (the same nonce within [`NONCE_WINDOW_MS`] answers the message it made),
+/// resolves a `message_reference` reply, and stores the bot's message with its attachments.
 ///
 /// [`NONCE_WINDOW_MS`]: crate::state::NONCE_WINDOW_MS
 pub(super) fn create_message(inner: &Inner, req: &ApiRequest, c_raw: &str, label: &str) -> Out {
-    let body = match json_object(req, label) {
-        Ok(b) => b,
+    let mut violations = Vec::new();
+    let form = match uploads::form(req, label) {
+        Ok(f) => f,
         Err(out) => return out,
     };
-    let mut violations = Vec::new();
+    if let Err(mut out) = uploads::check_files(inner, form, label, &mut violations) {
+        out.violations.extend(violations);
+        return out;
+    }
+    let body = match json_object(req, label) {
+        Ok(b) => b,
+        Err(mut out) => {
+            out.violations.extend(violations);
+            return out;
+        }
+    };
     let errors = form_errors(inner, validate::MESSAGE_CREATE, &body, &mut violations);
     if !errors.is_empty() {
         let mut out = invalid_form(&errors, label);
         out.violations.extend(violations);
         return out;
     }
-    if !validate::has_payload(&body) {
-        return empty_message(label);
+    let files = match uploads::uploads(form, &body, label, &mut violations) {
+        Ok(f) => f,
+        Err(mut out) => {
+            out.violations.extend(violations);
+            return out;
+        }
+    };
+    if !validate::has_payload(&body) && files.is_empty() {
+        let mut out = empty_message(label);
+        out.violations.extend(violations);
+        return out;
     }
     let now = snowflake::now_ms();
     let mut s = inner.lock();
@@ -107,6 +130,9 @@ pub(super) fn create_message(inner: &Inner, req: &ApiRequest, c_raw: &str, label
             None => {}
         }
     }
+    let mut attachments = uploads::store(&mut s, inner, c, files);
+    let mut embeds: Vec<Value> = array(&body, "embeds").iter().map(embed_response).collect();
+    uploads::link_embeds(&mut embeds, &mut attachments, label, &mut violations);
     let new = NewMessage {
         channel_id: c,
         author_id: s.bot_id,
@@ -115,7 +141,8 @@ pub(super) fn create_message(inner: &Inner, req: &ApiRequest, c_raw: &str, label
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string(),
-        embeds: array(&body, "embeds").iter().map(embed_response).collect(),
+        embeds,
+        attachments,
         components: components_response(&array(&body, "components")),
         reply_to,
         allowed: Allowed::from_json(body.get("allowed_mentions")),
@@ -292,6 +319,22 @@ pub(super) fn edit_message(
             .as_array()
             .map(|a| a.iter().map(embed_response).collect())
             .unwrap_or_default();
+        uploads::link_embeds(&mut m.embeds, &mut m.attachments, label, &mut violations);
+    }
+    if let Some(v) = obj.get("attachments") {
+        // The attachments listed by id stay (and those shown by an embed, which the client
+        // never saw listed); the others are removed.
+        let keep: Vec<String> = v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.get("id").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        m.attachments
+            .retain(|a| a.in_embed || keep.contains(&a.id.to_string()));
     }
     if let Some(v) = obj.get("components") {
         m.components = components_response(v.as_array().map(Vec::as_slice).unwrap_or_default());
@@ -300,9 +343,16 @@ pub(super) fn edit_message(
         let suppress = 1 << 2;
         m.flags = (m.flags & !suppress) | (v.as_u64().unwrap_or(0) & suppress);
     }
-    let rendered = json!({ "content": m.content, "embeds": m.embeds, "components": m.components });
+    let rendered = json!({
+        "content": m.content,
+        "embeds": m.embeds,
+        "components": m.components,
+        "attachments": m.attachments.iter().map(|a| a.id).collect::<Vec<_>>(),
+    });
     if !validate::has_payload(&rendered) {
-        return empty_message(label);
+        let mut out = empty_message(label);
+        out.violations.extend(violations);
+        return out;
     }
     m.edited_ms = Some(snowflake::now_ms());
     let content_changed = m.content != old.content;
@@ -331,17 +381,7 @@ fn form_errors(
     body: &Value,
     violations: &mut Vec<String>,
 ) -> Vec<FieldError> {
-    let schema = if inner.validate {
-        match validate::schema_errors(pointer, body) {
-            Ok(e) => e,
-            Err(e) => {
-                violations.push(format!("emulator bug: {e}"));
-                Vec::new()
-            }
-        }
-    } else {
-        Vec::new()
-    };
+    let schema = schema_problems(inner, pointer, body, violations);
     validate::merge(validate::message_limits(body), schema)
 }
 

@@ -152,6 +152,26 @@ impl Client {
         self.send("PATCH", path, Some(body)).await
     }
 
+    /// `POST path` with a `multipart/form-data` body made by [`form`] with [`BOUNDARY`].
+    pub async fn post_form(&self, path: &str, body: Vec<u8>) -> Resp {
+        let auth = format!("Bot {}", self.token);
+        let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("user-agent", UA),
+            ("content-type", ct.as_str()),
+        ];
+        send_raw(
+            self.addr,
+            "POST",
+            &format!("/api/v10{path}"),
+            &headers,
+            Some(body),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("POST {path} (multipart): {e}"))
+    }
+
     /// `PUT path` without a body.
     pub async fn put(&self, path: &str) -> Resp {
         self.send("PUT", path, None).await
@@ -183,4 +203,38 @@ pub fn ids(list: &Value) -> Vec<String> {
 pub fn assert_clean(emu: &Emulator) {
     let v = emu.violations();
     assert!(v.is_empty(), "violations: {v:#?}");
+}
+
+/// The boundary [`form`] uses.
+pub const BOUNDARY: &str = "emulator-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A file part for [`form`]: (field, filename, content type, bytes).
+pub type FilePart<'a> = (&'a str, &'a str, &'a str, &'a [u8]);
+
+/// A `multipart/form-data` body as Discord documents it: a `payload_json` part (if any) and the
+/// file parts, CRLF framed, with [`BOUNDARY`].
+pub fn form(payload: Option<&Value>, files: &[FilePart<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(p) = payload {
+        out.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload_json\"\r\nContent-Type: application/json\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&serde_json::to_vec(p).expect("serializable"));
+        out.extend_from_slice(b"\r\n");
+    }
+    for (field, filename, ct, bytes) in files {
+        out.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {ct}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
 }
