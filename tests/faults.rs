@@ -134,7 +134,7 @@ async fn lost_response_of_a_later_part_does_not_duplicate_it() {
     emu.push_fault(on_create(FaultKind::Delay { ms: 0 }));
     emu.push_fault(on_create(FaultKind::LoseResponse));
     let (home, cfg) = setup(&emu, "fault-lose-part");
-    let body: String = (0..700)
+    let body: String = (0..150)
         .map(|i| format!("log line {i:04}: all quiet on the western front\n"))
         .collect();
     let o = run_async(

@@ -294,7 +294,10 @@ async fn an_unread_response_keeps_its_slot_so_held_bytes_stay_bounded() {
     let after = rss_mib();
     eprintln!("host RSS: {before} MiB before, {after} MiB after 8 endless bodies held unread");
     assert_eq!(out, "ok 8 limited 4 other 0");
-    assert!(after.saturating_sub(before) < 200, "{before} -> {after} MiB");
+    assert!(
+        after.saturating_sub(before) < 200,
+        "{before} -> {after} MiB"
+    );
     still_serving(&cfg).await;
 }
 
@@ -325,7 +328,9 @@ async fn a_response_body_is_cut_at_the_hosts_byte_cap() {
         "read {read} bytes of an endless body, cap {cap}"
     );
     assert!(
-        end.contains(&format!("HTTP response body size exceeds limit: {cap} bytes")),
+        end.contains(&format!(
+            "HTTP response body size exceeds limit: {cap} bytes"
+        )),
         "{end}"
     );
     still_serving(&cfg).await;

@@ -102,13 +102,24 @@ function toMessage(m) {
 
 const u64 = (v) => (v === undefined || v === null ? undefined : BigInt(v));
 
-/** Params as in WIT (camelCase); lists may be left out and milliseconds may be numbers. */
+/**
+ * Params as in WIT (camelCase); lists may be left out and milliseconds may be numbers.
+ * `attachments` are `{filename, data, contentType?, description?}` with `data` a Uint8Array
+ * or Buffer; show one in the alert with an image `attachment://FILENAME`.
+ */
 function toParams(p = {}) {
   const a = p.ask;
   return {
     ...p,
     mentionUsers: p.mentionUsers ?? [],
     mentionRoles: p.mentionRoles ?? [],
+    attachments: (p.attachments ?? []).map((f) => ({
+      filename: f.filename,
+      contentType: f.contentType,
+      description: f.description,
+      data: f.data instanceof Uint8Array ? f.data : new Uint8Array(f.data),
+    })),
+    // `threadId`, `threadName` and `idempotencyKey` pass through unchanged (strings).
     ask: a && {
       ...a,
       timeoutMs: u64(a.timeoutMs),

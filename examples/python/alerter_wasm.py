@@ -165,8 +165,16 @@ def _params(
     mention_users: Iterable[str] = (),
     mention_roles: Iterable[str] = (),
     ask: Optional[Mapping[str, Any]] = None,
+    attachments: Iterable[Mapping[str, Any]] = (),
+    thread_id: Optional[str] = None,
+    thread_name: Optional[str] = None,
+    idempotency_key: Optional[str] = None,
 ) -> cm.Record:
-    """The WIT `params` record from keyword arguments (snake_case, all optional)."""
+    """The WIT `params` record from keyword arguments (snake_case, all optional).
+
+    `attachments` are {"filename", "data" (bytes), "content_type"?, "description"?}; show one
+    in the alert with an image "attachment://FILENAME".
+    """
     ask_rec = None
     if ask is not None:
         ask_rec = _record(
@@ -197,6 +205,18 @@ def _params(
         mention_users=list(mention_users),
         mention_roles=list(mention_roles),
         ask=ask_rec,
+        attachments=[
+            _record(
+                filename=f["filename"],
+                content_type=f.get("content_type"),
+                description=f.get("description"),
+                data=bytes(f["data"]),
+            )
+            for f in attachments
+        ],
+        thread_id=thread_id,
+        thread_name=thread_name,
+        idempotency_key=idempotency_key,
     )
 
 

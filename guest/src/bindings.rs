@@ -9,9 +9,9 @@ pub(crate) mod generated {
 }
 
 pub use generated::alerter::core::types::{
-    AlertError, AlerterMessage, Answer, AnswerVia, ApiError, AskSettings, CloseReason, Decision,
-    Message, MetadataEntry, MetadataValue, Opened, Params, Payload, PostReceipt, Progress,
-    QuestionRef, RateLimit, Responder, Severity, WaitStatus,
+    AlertError, AlerterMessage, Answer, AnswerVia, ApiError, AskSettings, Attachment, CloseReason,
+    Decision, IncompletePost, Message, MetadataEntry, MetadataValue, Opened, Params, Payload,
+    PostReceipt, Progress, QuestionRef, RateLimit, Responder, Severity, WaitStatus,
 };
 pub use generated::exports::alerter::core::alerter::{ChannelInfo, CheckReport};
 pub use generated::exports::alerter::core::hooks::{ExceptionInfo, RunContext};
@@ -40,6 +40,10 @@ impl Default for Params {
             mention_users: Vec::new(),
             mention_roles: Vec::new(),
             ask: None,
+            attachments: Vec::new(),
+            thread_id: None,
+            thread_name: None,
+            idempotency_key: None,
         }
     }
 }

@@ -25,6 +25,11 @@ pub mod keys {
     pub const ASK_TIMEOUT: &str = "ask_timeout_seconds";
     /// How long one delivery may take, retries and rate-limit waits included, in seconds.
     pub const DELIVERY_DEADLINE: &str = "delivery_deadline_seconds";
+    /// Largest file, in bytes, an alert may carry (Discord's default: 10 MiB).
+    pub const MAX_ATTACHMENT_BYTES: &str = "max_attachment_bytes";
+    /// A body that would need more messages than this is sent as an excerpt and a file; 0
+    /// splits it into as many messages as it takes.
+    pub const LONG_BODY_MAX_PARTS: &str = "long_body_max_parts";
     /// The secret (not config) key of the bot token.
     pub const TOKEN: &str = "discord_token";
 }
@@ -40,7 +45,14 @@ pub struct Settings {
     pub ask_timeout_ms: u64,
     /// Bound on one delivery, retries and rate-limit waits included.
     pub delivery_deadline_ms: u64,
+    /// Largest file an alert may carry, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Most messages a long body is split into before it is sent as a file instead (0: never).
+    pub long_body_max_parts: usize,
 }
+
+/// Messages a long body may take before it becomes a file, when the setting is not given.
+pub const DEFAULT_LONG_BODY_MAX_PARTS: usize = 3;
 
 impl Settings {
     /// Read settings through `get`, which returns `Ok(None)` for a key that is not set.
@@ -66,7 +78,32 @@ impl Settings {
                 read(keys::DELIVERY_DEADLINE)?,
             )?
             .unwrap_or(DEFAULT_DELIVERY_DEADLINE_MS),
+            max_attachment_bytes: count(
+                keys::MAX_ATTACHMENT_BYTES,
+                read(keys::MAX_ATTACHMENT_BYTES)?,
+                1,
+                crate::render::files::MAX_REQUEST_BYTES,
+            )?
+            .unwrap_or(crate::render::files::DEFAULT_MAX_FILE_BYTES),
+            long_body_max_parts: count(
+                keys::LONG_BODY_MAX_PARTS,
+                read(keys::LONG_BODY_MAX_PARTS)?,
+                0,
+                100,
+            )?
+            .map_or(DEFAULT_LONG_BODY_MAX_PARTS, |n| n as usize),
         })
+    }
+}
+
+/// A whole-number setting in `min..=max`, if set and valid.
+fn count(key: &str, value: Option<String>, min: u64, max: u64) -> Result<Option<u64>, AlertError> {
+    let Some(value) = value else { return Ok(None) };
+    match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(AlertError::InvalidConfig(format!(
+            "`{key}` must be a whole number from {min} to {max}, got `{value}`"
+        ))),
     }
 }
 
@@ -140,6 +177,33 @@ mod tests {
         assert_eq!(s.default_channel, None);
         assert_eq!(s.ask_timeout_ms, 300_000);
         assert_eq!(s.delivery_deadline_ms, 30_000);
+        assert_eq!(s.max_attachment_bytes, 10 << 20);
+        assert_eq!(s.long_body_max_parts, 3);
+    }
+
+    #[test]
+    fn counts_are_whole_numbers_in_range() {
+        let s = settings(&[
+            ("max_attachment_bytes", "26214400"),
+            ("long_body_max_parts", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.max_attachment_bytes, s.long_body_max_parts),
+            (25 << 20, 0)
+        );
+        for (k, v) in [
+            ("max_attachment_bytes", "0"),
+            ("max_attachment_bytes", "26214401"),
+            ("max_attachment_bytes", "1.5"),
+            ("long_body_max_parts", "101"),
+            ("long_body_max_parts", "-1"),
+        ] {
+            match settings(&[(k, v)]) {
+                Err(AlertError::InvalidConfig(m)) => assert!(m.contains(k) && m.contains(v), "{m}"),
+                other => panic!("{k}={v}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -11,16 +11,28 @@ use crate::{ask, hooks, platform};
 struct Component;
 
 impl bindings::AlerterGuest for Component {
-    fn post(message: Message, params: Params) -> Result<PostReceipt, AlertError> {
-        platform::run(|svc| svc.post(&message, &params))
+    fn post(message: Message, mut params: Params) -> Result<PostReceipt, AlertError> {
+        let files = std::mem::take(&mut params.attachments);
+        platform::run(|svc| {
+            svc.attach(files)?;
+            svc.post(&message, &params)
+        })
     }
 
-    fn ask(question: Message, params: Params) -> Result<Answer, AlertError> {
-        platform::run(|svc| ask::ask(svc, &question, &params))
+    fn ask(question: Message, mut params: Params) -> Result<Answer, AlertError> {
+        let files = std::mem::take(&mut params.attachments);
+        platform::run(|svc| {
+            svc.attach(files)?;
+            ask::ask(svc, &question, &params)
+        })
     }
 
-    fn open(question: Message, params: Params) -> Result<Opened, AlertError> {
-        platform::run(|svc| ask::open(svc, &question, &params))
+    fn open(question: Message, mut params: Params) -> Result<Opened, AlertError> {
+        let files = std::mem::take(&mut params.attachments);
+        platform::run(|svc| {
+            svc.attach(files)?;
+            ask::open(svc, &question, &params)
+        })
     }
 
     fn wait(
@@ -42,18 +54,26 @@ impl bindings::AlerterGuest for Component {
 }
 
 impl bindings::HooksGuest for Component {
-    fn on_success(context: RunContext, params: Params) -> Result<PostReceipt, AlertError> {
+    fn on_success(context: RunContext, mut params: Params) -> Result<PostReceipt, AlertError> {
         let doc = hooks::success_message(&context);
-        platform::run(|svc| svc.post_document(&doc, &params))
+        let files = std::mem::take(&mut params.attachments);
+        platform::run(|svc| {
+            svc.attach(files)?;
+            svc.post_document(&doc, &params)
+        })
     }
 
     fn on_failure(
         context: RunContext,
         exception: ExceptionInfo,
-        params: Params,
+        mut params: Params,
     ) -> Result<PostReceipt, AlertError> {
         let doc = hooks::failure_message(&context, &exception);
-        platform::run(|svc| svc.post_document(&doc, &params))
+        let files = std::mem::take(&mut params.attachments);
+        platform::run(|svc| {
+            svc.attach(files)?;
+            svc.post_document(&doc, &params)
+        })
     }
 }
 

@@ -38,8 +38,8 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
     };
     match exc.traceback.as_deref().filter(|t| !t.trim().is_empty()) {
         None => doc.body = Some(summary),
-        Some(tb) => {
-            let tb = defuse_fences(tb.trim_end());
+        Some(raw) => {
+            let tb = defuse_fences(raw.trim_end());
             if crate::render::len(&tb) <= INLINE_TRACEBACK {
                 doc.body = Some(format!("{summary}\n\n**Traceback**\n```python\n{tb}\n```"));
             } else {
@@ -57,6 +57,8 @@ pub fn failure_message(ctx: &RunContext, exc: &ExceptionInfo) -> Document {
                     "{summary}\n\n**End of the traceback**\n```python\n{tail}\n```"
                 ));
                 doc.body = Some(format!("**Full traceback**\n```python\n{tb}\n```"));
+                // Sent as a file instead when it would take too many messages.
+                doc.body_file = Some(("traceback.txt".into(), raw.trim_end().to_string()));
             }
         }
     }

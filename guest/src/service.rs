@@ -4,10 +4,12 @@
 
 use serde::Deserialize;
 
-use crate::bindings::{AlertError, ChannelInfo, CheckReport, Message, Params, PostReceipt};
+use crate::bindings::{
+    AlertError, Attachment, ChannelInfo, CheckReport, IncompletePost, Message, Params, PostReceipt,
+};
 use crate::config::Settings;
-use crate::discord::{Client, Method, Transport};
-use crate::render::{self, CreateMessage, Document, MessageReference};
+use crate::discord::{short, Client, Method, Transport};
+use crate::render::{self, files, long, CreateMessage, Document, FilePart, MessageReference};
 use crate::snowflake;
 
 /// The part of Discord's Message object the flavor reads.
@@ -25,7 +27,22 @@ pub struct Service<T: Transport> {
     pub settings: Settings,
     /// The REST client every request goes through.
     pub client: Client<T>,
+    /// The call's files ([`Service::attach`]), sent with the first message it posts.
+    files: Vec<FilePart>,
 }
+
+/// The part of Discord's thread channel object the flavor reads.
+#[derive(Deserialize)]
+struct ThreadRef {
+    id: String,
+}
+
+/// Characters of a thread name.
+const THREAD_NAME: usize = 100;
+/// Characters of an idempotency key.
+const KEY: usize = 100;
+/// Discord's error code for "a thread has already been created for this message".
+const THREAD_EXISTS: u32 = 160_004;
 
 impl<T: Transport> Service<T> {
     /// `token` must be validated (`config::validate_token`).
@@ -36,11 +53,32 @@ impl<T: Transport> Service<T> {
             token,
             settings.delivery_deadline_ms,
         );
-        Service { settings, client }
+        Service {
+            settings,
+            client,
+            files: Vec::new(),
+        }
     }
 
-    /// The channel for a call: the per-call param, else the configured default.
+    /// Take the call's files. The caller moves them out of its `params` (their
+    /// `attachments` are not read here), so the bytes are never copied.
+    pub fn attach(&mut self, attachments: Vec<Attachment>) -> Result<(), AlertError> {
+        self.files = attachments
+            .into_iter()
+            .map(FilePart::from_wit)
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+
+    /// The channel for a call: its thread (`thread-id`), else the per-call channel, else the
+    /// configured default.
     pub fn channel(&self, params: &Params) -> Result<String, AlertError> {
+        if let Some(thread) = params.thread_id.as_deref().map(str::trim) {
+            if !snowflake::is_valid(thread) {
+                return Err(snowflake::not_an_id("thread", thread));
+            }
+            return Ok(thread.to_string());
+        }
         let channel = params
             .channel_id
             .as_deref()
@@ -65,26 +103,85 @@ impl<T: Transport> Service<T> {
         self.post_document(&doc, params)
     }
 
-    /// Render and deliver a document; every part after the first replies to the first.
+    /// Render and deliver a document; every part after the first replies to the first (or,
+    /// with `thread-name`, goes into the thread started from the first).
     pub fn post_document(
         &mut self,
         doc: &Document,
         params: &Params,
     ) -> Result<PostReceipt, AlertError> {
         let channel = self.channel(params)?;
+        let thread_name = params
+            .thread_name
+            .as_deref()
+            .map(check_thread_name)
+            .transpose()?;
+        if thread_name.is_some() && params.thread_id.is_some() {
+            return Err(AlertError::InvalidInput(
+                "give a thread to post into or a name for a new one, not both".into(),
+            ));
+        }
+        let batch = match params.idempotency_key.as_deref() {
+            Some(key) => key_batch(&channel, key)?,
+            None => self.client.random_u64(),
+        };
         let parts = self.render(doc, params)?;
-        self.send_parts(&channel, parts)
+        let mut receipt = self.deliver(&channel, parts, batch, thread_name)?;
+        if receipt.thread_id.is_none() && params.thread_id.is_some() {
+            receipt.thread_id = Some(channel);
+        }
+        Ok(receipt)
     }
 
-    /// Render a document for this call (validating mentions and content).
+    /// Render a document for this call (validating mentions, content and files). A body
+    /// that would take more than `long_body_max_parts` messages is sent as an excerpt and a
+    /// file; the call's files go with the first message.
     pub fn render(
         &self,
         doc: &Document,
         params: &Params,
     ) -> Result<Vec<CreateMessage>, AlertError> {
         let mentions = render::allowed_mentions(params)?;
-        let now = self.client.unix_ms();
-        render::render(doc, &mentions, &snowflake::rfc3339(now))
+        let now = snowflake::rfc3339(self.client.unix_ms());
+        let mut files = self.files.clone();
+        for url in &doc.images {
+            let Some(name) = url.strip_prefix("attachment://") else {
+                continue;
+            };
+            if !files.iter().any(|f| f.filename == name) {
+                let names: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+                return Err(AlertError::InvalidInput(format!(
+                    "the image attachment://{name} names no attached file (attached: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
+            if !files::is_embeddable_image(name) {
+                return Err(AlertError::InvalidInput(format!(
+                    "`{name}` cannot be shown in the alert: Discord shows .png, .jpg, .jpeg, \
+                     .gif and .webp images (attach it as a file instead)"
+                )));
+            }
+        }
+        let mut parts = render::render(doc, &mentions, &now)?;
+        let max = self.settings.long_body_max_parts;
+        if max > 0 && parts.len() > max {
+            if let Some((short, mut file)) = long::attach_long_text(doc) {
+                if files.iter().any(|f| f.filename == file.filename) {
+                    file.filename = format!("alert-{}", file.filename);
+                }
+                parts = render::render(&short, &mentions, &now)?;
+                files.push(file);
+            }
+        }
+        files::check_files(&files, self.settings.max_attachment_bytes)?;
+        if !files.is_empty() {
+            parts[0].attach(files);
+        }
+        Ok(parts)
     }
 
     /// Create rendered parts in order, each after the first as a reply to the first.
@@ -105,24 +202,90 @@ impl<T: Transport> Service<T> {
         parts: Vec<CreateMessage>,
         batch: u64,
     ) -> Result<PostReceipt, AlertError> {
-        let mut ids: Vec<String> = Vec::with_capacity(parts.len());
-        // All parts share one delivery deadline.
+        self.deliver(channel, parts, batch, None)
+    }
+
+    /// Create `parts` in order with the nonces of `batch`, within one delivery deadline. With
+    /// `thread_name`, a thread is started from the first part and the rest go into it;
+    /// otherwise each after the first replies to the first. When a part fails after others
+    /// were created, the error is [`AlertError::Incomplete`], naming them.
+    fn deliver(
+        &mut self,
+        channel: &str,
+        parts: Vec<CreateMessage>,
+        batch: u64,
+        thread_name: Option<&str>,
+    ) -> Result<PostReceipt, AlertError> {
+        let total = parts.len();
+        let mut ids: Vec<String> = Vec::with_capacity(total);
+        let mut thread: Option<String> = None;
         self.client.begin_delivery();
         let mut outcome = Ok(());
         for (i, part) in parts.into_iter().enumerate() {
-            match self.create_message(channel, part, batch, i, ids.first()) {
+            let (target, reply_to) = match &thread {
+                Some(t) => (t.clone(), None),
+                None => (channel.to_string(), ids.first().cloned()),
+            };
+            match self.create_message(&target, part, batch, i, reply_to.as_ref()) {
                 Ok(created) => ids.push(created.id),
                 Err(e) => {
                     outcome = Err(e);
                     break;
                 }
             }
+            if let (0, Some(name)) = (i, thread_name) {
+                match self.start_thread(channel, &ids[0], name) {
+                    Ok(t) => thread = Some(t),
+                    Err(e) => {
+                        outcome = Err(AlertError::Transport(format!(
+                            "the thread could not be started: {}",
+                            short(&e)
+                        )));
+                        break;
+                    }
+                }
+            }
         }
         self.client.end_delivery();
-        outcome.map(|()| PostReceipt {
-            channel_id: channel.to_string(),
-            message_ids: ids,
-        })
+        match outcome {
+            Ok(()) => Ok(PostReceipt {
+                channel_id: channel.to_string(),
+                message_ids: ids,
+                thread_id: thread,
+            }),
+            Err(e) if ids.is_empty() => Err(e),
+            Err(e) => Err(AlertError::Incomplete(IncompletePost {
+                channel_id: channel.to_string(),
+                message_ids: ids,
+                parts: u32::try_from(total).unwrap_or(u32::MAX),
+                reason: short(&e),
+                retry_after_ms: match &e {
+                    AlertError::RateLimited(r) => Some(r.retry_after_ms),
+                    _ => None,
+                },
+            })),
+        }
+    }
+
+    /// Start a public thread from `message` (its id becomes the thread's); an earlier attempt
+    /// that already started it counts.
+    fn start_thread(
+        &mut self,
+        channel: &str,
+        message: &str,
+        name: &str,
+    ) -> Result<String, AlertError> {
+        let path = format!("/channels/{channel}/messages/{message}/threads");
+        let route = format!("POST /channels/{channel}/messages/threads");
+        let body = serde_json::json!({ "name": name });
+        match self
+            .client
+            .send_json::<ThreadRef>(Method::Post, &path, &route, Some(&body))
+        {
+            Ok(t) => Ok(t.id),
+            Err(AlertError::Api(a)) if a.code == Some(THREAD_EXISTS) => Ok(message.to_string()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Create one message with a nonce unique to this logical message, so a retry after a
@@ -154,8 +317,13 @@ impl<T: Transport> Service<T> {
             .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
         let path = format!("/channels/{channel}/messages");
         let route = format!("POST /channels/{channel}/messages");
-        self.client
-            .send_json::<MessageRef>(Method::Post, &path, &route, Some(&json))
+        if body.files.is_empty() {
+            self.client
+                .send_json::<MessageRef>(Method::Post, &path, &route, Some(&json))
+        } else {
+            self.client
+                .send_form::<MessageRef>(Method::Post, &path, &route, &json, &body.files)
+        }
     }
 
     /// Validate the token (`GET /users/@me`) and the channel (`GET /channels/{id}`).
@@ -197,10 +365,41 @@ impl<T: Transport> Service<T> {
     }
 }
 
-/// A nonce of at most 25 characters: 16 hex digits of randomness per post, then the part.
+/// A thread name Discord takes: 1-100 characters, not blank.
+fn check_thread_name(name: &str) -> Result<&str, AlertError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > THREAD_NAME || name.contains(['\n', '\r']) {
+        return Err(AlertError::InvalidInput(format!(
+            "a thread name must be one line of 1-{THREAD_NAME} characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// The nonce batch of a keyed post: the same channel and key give the same nonces, so Discord
+/// returns the parts a first attempt created (FNV-1a, stable across builds and hosts).
+fn key_batch(channel: &str, key: &str) -> Result<u64, AlertError> {
+    let key = key.trim();
+    if key.is_empty() || key.chars().count() > KEY || key.chars().any(char::is_control) {
+        return Err(AlertError::InvalidInput(format!(
+            "an idempotency key must be 1-{KEY} characters without control characters"
+        )));
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in channel.bytes().chain([0]).chain(key.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Ok(h)
+}
+
+/// A nonce of at most 25 characters: 16 hex digits of randomness per post (or of its key),
+/// then the part.
 pub fn nonce(batch: u64, index: usize) -> String {
     format!("{batch:016x}.{index}")
 }
 
+#[cfg(test)]
+mod files_tests;
 #[cfg(test)]
 mod tests;

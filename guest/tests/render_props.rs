@@ -212,6 +212,7 @@ fn params() -> impl Strategy<Value = Params> {
                 mention_users,
                 mention_roles,
                 ask: None,
+                ..Params::default()
             },
         )
 }

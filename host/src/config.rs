@@ -209,6 +209,13 @@ pub fn resolve(
     let ask_timeout =
         duration("ask_timeout_seconds", spec.ask_timeout_seconds)?.unwrap_or(DEFAULT_ASK_TIMEOUT);
     duration("delivery_deadline_seconds", spec.delivery_deadline_seconds)?;
+    // Counts are checked by the flavor, which knows Discord's limits.
+    if let Some(n) = spec.max_attachment_bytes {
+        settings.insert("max_attachment_bytes".into(), n.to_string());
+    }
+    if let Some(n) = spec.long_body_max_parts {
+        settings.insert("long_body_max_parts".into(), n.to_string());
+    }
     let mut secret_map = BTreeMap::new();
     secret_map.insert("discord_token".to_string(), token);
     let redactor = Redactor::new(secret_map.values());

@@ -111,6 +111,19 @@ pub fn describe(e: &AlertError) -> String {
             r.message
         ),
         AlertError::Transport(m) => format!("could not reach Discord: {m}"),
+        AlertError::Incomplete(i) => format!(
+            "only {} of {} parts were posted (message ids {}{}) before one failed: {}; run it \
+             again with the same idempotency key (--key) to post the rest",
+            i.message_ids.len(),
+            i.parts,
+            i.message_ids.join(", "),
+            if i.channel_id.is_empty() {
+                String::new()
+            } else {
+                format!(" in channel {}", i.channel_id)
+            },
+            i.reason
+        ),
         AlertError::Api(a) => format!(
             "Discord answered HTTP {}{}: {}",
             a.status,

@@ -85,6 +85,10 @@ impl Default for types::Params {
             mention_users: Vec::new(),
             mention_roles: Vec::new(),
             ask: None,
+            attachments: Vec::new(),
+            thread_id: None,
+            thread_name: None,
+            idempotency_key: None,
         }
     }
 }

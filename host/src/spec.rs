@@ -34,6 +34,14 @@ pub struct AlerterSpec {
     /// Bound on one delivery, retries included (30 s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_deadline_seconds: Option<f64>,
+    /// Largest file an alert may carry, in bytes (10 MiB: Discord's limit for servers without
+    /// boosts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attachment_bytes: Option<u64>,
+    /// A body that would need more messages than this (3) is sent as an excerpt plus a file;
+    /// 0 splits it into as many messages as it takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_body_max_parts: Option<u32>,
     /// Extra hosts (URLs) the component may reach besides the API base.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
@@ -58,6 +66,8 @@ impl std::fmt::Debug for AlerterSpec {
             .field("api_base_url", &self.api_base_url)
             .field("ask_timeout_seconds", &self.ask_timeout_seconds)
             .field("delivery_deadline_seconds", &self.delivery_deadline_seconds)
+            .field("max_attachment_bytes", &self.max_attachment_bytes)
+            .field("long_body_max_parts", &self.long_body_max_parts)
             .field("allowed_hosts", &self.allowed_hosts)
             .finish()
     }
@@ -77,6 +87,8 @@ impl Default for AlerterSpec {
             api_base_url: None,
             ask_timeout_seconds: None,
             delivery_deadline_seconds: None,
+            max_attachment_bytes: None,
+            long_body_max_parts: None,
             allowed_hosts: Vec::new(),
         }
     }

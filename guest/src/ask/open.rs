@@ -45,6 +45,13 @@ pub(super) fn open<T: Transport>(
     params: &Params,
 ) -> Result<Opened, AlertError> {
     let plan = Plan::new(&svc.settings, params)?;
+    if params.thread_name.is_some() {
+        return Err(AlertError::InvalidInput(
+            "a question cannot start a thread: start one with `post` and a thread name, then \
+             ask in it by its id (thread-id)"
+                .into(),
+        ));
+    }
     let channel = svc.channel(params)?;
     let mut doc = Document::from_message(question, params)?;
     let until = svc.client.unix_ms().saturating_add(plan.timeout_ms);

@@ -111,6 +111,7 @@ pub fn short(e: &AlertError) -> String {
             format!("HTTP {}: {}", a.status, a.message)
         }
         AlertError::RateLimited(r) => r.message.clone(),
+        AlertError::Incomplete(i) => i.reason.clone(),
     }
 }
 

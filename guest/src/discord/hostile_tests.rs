@@ -176,6 +176,8 @@ fn settings(delivery_deadline_ms: u64) -> Settings {
         default_channel: Some(CHANNEL.into()),
         ask_timeout_ms: 60_000,
         delivery_deadline_ms,
+        max_attachment_bytes: 10 << 20,
+        long_body_max_parts: 3,
     }
 }
 

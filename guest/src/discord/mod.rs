@@ -21,6 +21,7 @@ mod errors;
 pub mod fake;
 #[cfg(test)]
 mod hostile_tests;
+pub mod multipart;
 pub mod notices;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,21 @@ pub const DENIED: &str = "request denied by the host: ";
 /// change by retrying, unlike a connection that failed.
 pub fn is_denied(e: &AlertError) -> bool {
     matches!(e, AlertError::Transport(m) if m.starts_with(DENIED))
+}
+
+/// A request body, encoded once and sent as it is on every attempt.
+struct Payload {
+    bytes: std::rc::Rc<Vec<u8>>,
+    content_type: String,
+}
+
+impl Payload {
+    fn json(v: &Value) -> Payload {
+        Payload {
+            bytes: std::rc::Rc::new(serde_json::to_vec(v).unwrap_or_default()),
+            content_type: "application/json".into(),
+        }
+    }
 }
 
 /// `User-Agent` Discord requires of bots: `DiscordBot ($url, $version)`.
@@ -187,7 +203,30 @@ impl<T: Transport> Client<T> {
         route: &str,
         body: Option<&Value>,
     ) -> Result<R, AlertError> {
+        let body = body.map(Payload::json);
         self.call_with(method, path, route, body, |r| {
+            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
+        })
+        .map(|(_, v)| v)
+    }
+
+    /// [`Client::send_json`] as a multipart form: `json` as `payload_json`, then `files`.
+    pub fn send_form<R: serde::de::DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        json: &Value,
+        files: &[crate::render::FilePart],
+    ) -> Result<R, AlertError> {
+        let boundary =
+            multipart::boundary(self.transport.random_u64(), self.transport.random_u64());
+        let bytes = serde_json::to_vec(json).unwrap_or_default();
+        let body = Payload {
+            bytes: std::rc::Rc::new(multipart::encode(&bytes, files, &boundary)),
+            content_type: multipart::content_type(&boundary),
+        };
+        self.call_with(method, path, route, Some(body), |r| {
             serde_json::from_slice(&r.body).map_err(|e| e.to_string())
         })
         .map(|(_, v)| v)
@@ -202,7 +241,7 @@ impl<T: Transport> Client<T> {
         route: &str,
         body: Option<&Value>,
     ) -> Result<HttpResponse, AlertError> {
-        self.call_with(method, path, route, body, |_| Ok(()))
+        self.call_with(method, path, route, body.map(Payload::json), |_| Ok(()))
             .map(|(r, ())| r)
     }
 
@@ -212,22 +251,22 @@ impl<T: Transport> Client<T> {
         method: Method,
         path: &str,
         route: &str,
-        body: Option<&Value>,
+        body: Option<Payload>,
         accept: impl Fn(&HttpResponse) -> Result<R, String>,
     ) -> Result<(HttpResponse, R), AlertError> {
         let start = self.transport.now_ns();
         let deadline = self
             .delivery_until_ns
             .unwrap_or_else(|| start.saturating_add(self.deadline_ns));
-        let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let mut headers = vec![
             ("authorization".to_string(), self.authorization.clone()),
             ("user-agent".to_string(), USER_AGENT.to_string()),
         ];
         if let Some(b) = &body {
-            headers.push(("content-type".into(), "application/json".into()));
-            headers.push(("content-length".into(), b.len().to_string()));
+            headers.push(("content-type".into(), b.content_type.clone()));
+            headers.push(("content-length".into(), b.bytes.len().to_string()));
         }
+        let body = body.map(|b| b.bytes);
         let mut attempt: u32 = 0;
         loop {
             self.wait_for_limits(route, deadline)?;

@@ -38,8 +38,8 @@ pub struct HttpRequest {
     pub url: String,
     /// Header names in lower case, in the order they are sent.
     pub headers: Vec<(String, String)>,
-    /// The body, if any (JSON).
-    pub body: Option<Vec<u8>>,
+    /// The body, if any (JSON, or a multipart form), shared by every attempt.
+    pub body: Option<std::rc::Rc<Vec<u8>>>,
     /// Bound for connecting and for each wait on the response, in nanoseconds.
     pub timeout_ns: u64,
 }
@@ -64,7 +64,11 @@ impl std::fmt::Debug for HttpRequest {
             .field("headers", &headers)
             .field(
                 "body",
-                &self.body.as_ref().map(|b| String::from_utf8_lossy(b)),
+                &self.body.as_ref().map(|b| {
+                    // A form with files: its JSON part is enough to show.
+                    let shown = &b[..b.len().min(4096)];
+                    String::from_utf8_lossy(shown)
+                }),
             )
             .field("timeout_ns", &self.timeout_ns)
             .finish()

@@ -37,6 +37,40 @@ pub struct CreateMessage {
     /// With a nonce: a second create with the same nonce returns the first message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enforce_nonce: Option<bool>,
+    /// One entry per file, `id` the `n` of its `files[n]` part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+    /// The files themselves, sent as `files[n]` parts of a multipart request.
+    #[serde(skip)]
+    pub files: Vec<super::FilePart>,
+}
+
+/// An `attachments` entry: which `files[n]` part, under which name, with which alt text.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttachmentRef {
+    /// `n` of `files[n]`, as a string (Discord's spec types it as a snowflake).
+    pub id: String,
+    /// The file's name.
+    pub filename: String,
+    /// Alt text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl CreateMessage {
+    /// Carry `files`, each with its `attachments` entry.
+    pub fn attach(&mut self, files: Vec<super::FilePart>) {
+        self.attachments = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| AttachmentRef {
+                id: i.to_string(),
+                filename: f.filename.clone(),
+                description: f.description.clone(),
+            })
+            .collect();
+        self.files = files;
+    }
 }
 
 /// One embed.

@@ -12,7 +12,9 @@
 
 mod body;
 mod embeds;
+pub mod files;
 pub mod limits;
+pub mod long;
 mod split;
 #[cfg(test)]
 mod tests;
@@ -20,7 +22,10 @@ mod tests;
 use crate::bindings::{AlertError, Message, MetadataValue, Params, Severity};
 use crate::snowflake;
 
-pub use body::{AllowedMentions, CreateMessage, Embed, Field, Footer, Image, MessageReference};
+pub use body::{
+    AllowedMentions, AttachmentRef, CreateMessage, Embed, Field, Footer, Image, MessageReference,
+};
+pub use files::FilePart;
 pub use split::{join_split, split_text};
 
 /// Length as Discord may count it: UTF-16 units (>= Unicode scalar values).
@@ -41,8 +46,12 @@ pub struct Document {
     pub body: Option<String>,
     /// Name/value pairs, in order.
     pub fields: Vec<(String, String)>,
-    /// Image URLs, in order.
+    /// Image URLs, in order (`attachment://NAME` for one of the call's files).
     pub images: Vec<String>,
+    /// The name of the file the body becomes when it is too long to show, and the text to put
+    /// in it when that is not the body itself (a traceback without its markdown); see
+    /// [`long::attach_long_text`].
+    pub body_file: Option<(String, String)>,
     /// Sets the colour.
     pub severity: Option<Severity>,
     /// A line appended after the body (e.g. how to answer an ask).
@@ -185,13 +194,19 @@ pub fn render(
         ));
     }
     for url in &doc.images {
+        // `attachment://NAME` is checked against the call's files by the caller.
+        if let Some(name) = url.strip_prefix("attachment://") {
+            files::check_filename(name)?;
+            continue;
+        }
         let ok = (url.starts_with("https://") || url.starts_with("http://"))
             && len(url) <= limits::URL
             && url.len() > 8
             && !url.chars().any(|c| c.is_whitespace() || c.is_control());
         if !ok {
             return Err(AlertError::InvalidInput(format!(
-                "image `{}` is not an http(s) URL of at most {} characters",
+                "image `{}` is not an http(s) URL of at most {} characters, nor \
+                 attachment://NAME",
                 url.chars().take(80).collect::<String>(),
                 limits::URL
             )));

@@ -165,6 +165,12 @@ pub struct RegisterArgs {
         alias = "delivery-deadline-seconds"
     )]
     pub delivery_deadline_seconds: Option<f64>,
+    /// Largest file an alert may carry, in bytes (default 10 MiB).
+    #[arg(long = "max_attachment_bytes", alias = "max-attachment-bytes")]
+    pub max_attachment_bytes: Option<u64>,
+    /// Messages a long body may take before it is sent as a file (default 3; 0: never).
+    #[arg(long = "long_body_max_parts", alias = "long-body-max-parts")]
+    pub long_body_max_parts: Option<u32>,
     /// Another host the component may reach (repeatable).
     #[arg(long = "allowed_host", alias = "allowed-host", value_name = "URL")]
     pub allowed_hosts: Vec<String>,
@@ -187,9 +193,16 @@ pub struct MessageArgs {
     /// Metadata KEY=VALUE (repeatable; numbers, true/false and JSON are typed).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
-    /// Image URL (repeatable).
-    #[arg(long = "image", value_name = "URL")]
+    /// Image shown in the alert (repeatable): an http(s) URL, or a local .png/.jpg/.gif/.webp
+    /// file, uploaded with the message.
+    #[arg(long = "image", value_name = "URL|PATH")]
     pub images: Vec<String>,
+    /// A file to send with the message (repeatable; at most 10 files in all).
+    #[arg(long = "attach", value_name = "PATH")]
+    pub attach: Vec<PathBuf>,
+    /// Post into this thread (its id) instead of the channel; `ask` reads answers there too.
+    #[arg(long = "thread", value_name = "ID")]
+    pub thread: Option<String>,
     /// Colour and tone.
     #[arg(long, value_enum)]
     pub severity: Option<SeverityArg>,
@@ -228,6 +241,14 @@ pub enum SeverityArg {
 pub struct PostArgs {
     #[command(flatten)]
     pub message: MessageArgs,
+    /// Start a thread with this name from the alert (e.g. one per pipeline run); the rest of a
+    /// long alert goes into it and its id is printed.
+    #[arg(long = "thread-name", value_name = "NAME", conflicts_with = "thread")]
+    pub thread_name: Option<String>,
+    /// Idempotency key: running the same post again with this key within a few minutes
+    /// creates only the parts that are missing.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Args)]
@@ -302,6 +323,12 @@ pub struct HookArgs {
     pub traceback_file: Option<PathBuf>,
     #[arg(long)]
     pub channel: Option<String>,
+    /// Post into this thread (its id).
+    #[arg(long = "thread", value_name = "ID")]
+    pub thread: Option<String>,
+    /// Start a thread with this name from the alert (e.g. the run's name).
+    #[arg(long = "thread-name", value_name = "NAME", conflicts_with = "thread")]
+    pub thread_name: Option<String>,
     #[arg(long = "mention-user", value_name = "ID")]
     pub mention_users: Vec<String>,
     #[arg(long = "mention-role", value_name = "ID")]
@@ -388,8 +415,10 @@ mod readme {
     #[test]
     fn message_and_ask_flag_tables_match_the_cli() {
         let message = flags_in(section("### `post` and `ask` (message flags)"));
+        let post_only = flags_in(section("### `post` (additional flags)"));
         let ask_only = flags_in(section("### `ask` (additional flags)"));
-        assert_eq!(message, flags_of(&["post"]), "README's post/ask flag table");
+        let post: BTreeSet<String> = message.union(&post_only).cloned().collect();
+        assert_eq!(post, flags_of(&["post"]), "README's post flag tables");
         let ask: BTreeSet<String> = message.union(&ask_only).cloned().collect();
         assert_eq!(ask, flags_of(&["ask"]), "README's ask flag tables");
     }

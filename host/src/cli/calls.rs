@@ -14,7 +14,11 @@ use super::{kind_of, load_component, message, output, Failure, Invocation, Outco
 pub async fn post(g: &Global, a: &PostArgs) -> Result<Outcome, Failure> {
     let inv = Invocation::prepare(g)?;
     let msg = message::message(&a.message)?;
-    let params = message::params(&a.message);
+    let params = Params {
+        thread_name: a.thread_name.clone(),
+        idempotency_key: a.key.clone(),
+        ..message::params(&a.message)?
+    };
     let receipt = inv.finish(inv.runtime.post(&inv.resolved.call, &msg, &params).await)?;
     output::posted(&receipt, a.message.json);
     Ok(Outcome::Done)

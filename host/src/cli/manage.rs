@@ -131,6 +131,8 @@ pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
         api_base_url: r.api_base_url.clone(),
         ask_timeout_seconds: r.ask_timeout_seconds,
         delivery_deadline_seconds: r.delivery_deadline_seconds,
+        max_attachment_bytes: r.max_attachment_bytes,
+        long_body_max_parts: r.long_body_max_parts,
         allowed_hosts: r.allowed_hosts.clone(),
     };
     config::check_flavor(&spec.flavor)?;

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use alerter_host::config;
 use alerter_host::types::{
-    AlerterMessage, AskSettings, Message, MetadataEntry, MetadataValue, Params, Payload, Severity,
+    AlerterMessage, AskSettings, Attachment, Message, MetadataEntry, MetadataValue, Params,
+    Payload, Severity,
 };
 use alerter_host::{ExceptionInfo, RunContext};
 
@@ -38,24 +39,86 @@ pub fn message(a: &MessageArgs) -> Result<Message, Failure> {
             )),
         };
     }
+    let images = a
+        .images
+        .iter()
+        .map(|i| match local_image(i) {
+            Some(path) => format!("attachment://{}", file_name(path)),
+            None => i.clone(),
+        })
+        .collect();
     Ok(Message::Structured(AlerterMessage {
         title: a.title.clone(),
         body,
         metadata,
-        images: a.images.clone(),
+        images,
     }))
 }
 
-/// Per-call params of `post` (and the base of `ask`'s).
-pub fn params(a: &MessageArgs) -> Params {
+/// An `--image` that is a local file rather than a URL.
+fn local_image(image: &str) -> Option<&Path> {
+    let url = image.starts_with("https://") || image.starts_with("http://");
+    (!url).then(|| Path::new(image))
+}
+
+/// The name a file is sent under: its last path component, as it is (the flavor refuses a
+/// name Discord would rewrite, suggesting one).
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The files of `--attach` and of local `--image`s, read whole. A file over Discord's 25 MiB
+/// request limit is refused before it is read (the flavor checks the configured per-file limit).
+pub fn attachments(a: &MessageArgs) -> Result<Vec<Attachment>, Failure> {
+    const MAX: u64 = 25 << 20;
+    let images = a.images.iter().filter_map(|i| local_image(i));
+    let mut out = Vec::new();
+    for (path, flag) in a
+        .attach
+        .iter()
+        .map(|p| (p.as_path(), "--attach"))
+        .chain(images.map(|p| (p, "--image")))
+    {
+        let cannot = |e: &dyn std::fmt::Display| {
+            Failure::usage(format!("cannot read {flag} {}: {e}", path.display()))
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        if !meta.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        if meta.len() > MAX {
+            return Err(Failure::usage(format!(
+                "{flag} {} is {} bytes, over Discord's {MAX} bytes per message",
+                path.display(),
+                meta.len()
+            )));
+        }
+        let data = std::fs::read(path).map_err(|e| cannot(&e))?;
+        out.push(Attachment {
+            filename: file_name(path),
+            content_type: None,
+            description: None,
+            data,
+        });
+    }
+    Ok(out)
+}
+
+/// Per-call params of `post` (and the base of `ask`'s), files read.
+pub fn params(a: &MessageArgs) -> Result<Params, Failure> {
     let payload =
         (a.pipeline.is_some() || a.step.is_some() || a.stack.is_some()).then(|| Payload {
             pipeline_name: a.pipeline.clone(),
             step_name: a.step.clone(),
             stack_name: a.stack.clone(),
         });
-    Params {
+    Ok(Params {
         channel_id: a.channel.clone(),
+        thread_id: a.thread.clone(),
+        attachments: attachments(a)?,
         payload,
         include_format_blocks: Some(!a.no_format_blocks),
         severity: a.severity.map(|s| match s {
@@ -67,7 +130,7 @@ pub fn params(a: &MessageArgs) -> Params {
         mention_users: a.mention_users.clone(),
         mention_roles: a.mention_roles.clone(),
         ..Params::default()
-    }
+    })
 }
 
 /// Params of `ask`: the message params plus keywords and the ask settings.
@@ -97,7 +160,7 @@ pub fn ask_params(a: &AskArgs) -> Result<Params, Failure> {
         approve_keywords: (!a.approve.is_empty()).then(|| a.approve.clone()),
         disapprove_keywords: (!a.disapprove.is_empty()).then(|| a.disapprove.clone()),
         ask: Some(settings),
-        ..params(&a.message)
+        ..params(&a.message)?
     })
 }
 
@@ -118,6 +181,8 @@ pub fn hook(h: &HookArgs) -> Result<(RunContext, Params, Option<ExceptionInfo>),
     };
     let params = Params {
         channel_id: h.channel.clone(),
+        thread_id: h.thread.clone(),
+        thread_name: h.thread_name.clone(),
         mention_users: h.mention_users.clone(),
         mention_roles: h.mention_roles.clone(),
         ..Params::default()

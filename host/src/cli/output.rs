@@ -6,9 +6,22 @@ use std::time::Duration;
 use alerter_host::types::{Answer, AnswerVia, Decision, PostReceipt, Responder};
 use alerter_host::CheckReport;
 
-/// A receipt as JSON: `{"channel_id": ..., "message_ids": [...]}`.
+/// A receipt as JSON: `{"channel_id": ..., "message_ids": [...], "thread_id": ...}`.
 fn receipt_json(receipt: &PostReceipt) -> serde_json::Value {
-    serde_json::json!({ "channel_id": receipt.channel_id, "message_ids": receipt.message_ids })
+    serde_json::json!({
+        "channel_id": receipt.channel_id,
+        "message_ids": receipt.message_ids,
+        "thread_id": receipt.thread_id,
+    })
+}
+
+/// `; thread ID` when the post started or went into a thread.
+fn thread_text(receipt: &PostReceipt) -> String {
+    receipt
+        .thread_id
+        .as_ref()
+        .map(|t| format!("; thread {t}"))
+        .unwrap_or_default()
 }
 
 /// What `post` prints.
@@ -19,10 +32,11 @@ pub fn posted(receipt: &PostReceipt, json: bool) {
     }
     let n = receipt.message_ids.len();
     println!(
-        "posted to channel {}: {n} message{} ({})",
+        "posted to channel {}: {n} message{} ({}){}",
         receipt.channel_id,
         if n == 1 { "" } else { "s" },
-        receipt.message_ids.join(", ")
+        receipt.message_ids.join(", "),
+        thread_text(receipt)
     );
 }
 
@@ -32,9 +46,10 @@ pub fn hooked(receipt: &PostReceipt, json: bool) {
         println!("{}", receipt_json(receipt));
     } else {
         println!(
-            "posted to channel {}: {}",
+            "posted to channel {}: {}{}",
             receipt.channel_id,
-            receipt.message_ids.join(", ")
+            receipt.message_ids.join(", "),
+            thread_text(receipt)
         );
     }
 }

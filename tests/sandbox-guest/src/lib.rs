@@ -24,6 +24,7 @@ mod component {
         PostReceipt {
             channel_id: note,
             message_ids: vec![],
+            thread_id: None,
         }
     }
 
@@ -108,8 +109,12 @@ mod component {
             Some(Ok(Ok(r))) => r,
             other => return Err(AlertError::Transport(format!("{other:?}"))),
         };
-        let body = resp.consume().map_err(|()| AlertError::Transport("no body".into()))?;
-        let stream = body.stream().map_err(|()| AlertError::Transport("no stream".into()))?;
+        let body = resp
+            .consume()
+            .map_err(|()| AlertError::Transport("no body".into()))?;
+        let stream = body
+            .stream()
+            .map_err(|()| AlertError::Transport("no stream".into()))?;
         let mut total = 0usize;
         let end = loop {
             match stream.blocking_read(1 << 20) {

@@ -46,6 +46,7 @@ fn the_key_is_shown_on_the_question_in_its_footer_or_last_line() {
     // A long question: the first part shares its last line with the part marker and stays
     // within the content limit even with the longest key.
     let mut svc = service(Sim::new(), 30_000);
+    svc.settings.long_body_max_parts = 0; // split, not sent as a file
     let long_key = "k".repeat(80);
     let p = params(|s| s.key = Some(long_key.clone()));
     let text = Message::Text("word ".repeat(1200));
