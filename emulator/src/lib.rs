@@ -100,8 +100,11 @@ pub struct Options {
     /// Enforce rate limits (default false): 5 requests per second per route bucket, 50 per
     /// second overall; over that, 429. Headers are sent either way.
     pub rate_limiter: bool,
-    /// With the limiter on: requests per bucket per second (Discord-like default 5).
+    /// With the limiter on: requests per bucket per window (Discord-like default 5).
     pub bucket_limit: u32,
+    /// Length of a bucket's window in ms (default 1000). 5000 with `bucket_limit` 5 is
+    /// Discord's documented pace for message creates in one channel.
+    pub bucket_window_ms: u64,
     /// With the limiter on: requests per second over all buckets (Discord's 50).
     pub global_limit: u32,
     /// Check request and response bodies against the OpenAPI spec (default true). Discord's
@@ -121,6 +124,7 @@ impl Default for Options {
             message_content_intent: true,
             rate_limiter: false,
             bucket_limit: ratelimit::BUCKET_LIMIT,
+            bucket_window_ms: ratelimit::BUCKET_WINDOW_MS,
             global_limit: ratelimit::GLOBAL_LIMIT,
             validate: true,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -255,6 +259,7 @@ impl Emulator {
             state: Mutex::new({
                 let mut st = State::new(&opts.bot_name, opts.message_content_intent);
                 st.limiter = ratelimit::RateLimiter::new(opts.bucket_limit, opts.global_limit);
+                st.limiter.bucket_window_ms = opts.bucket_window_ms.max(1);
                 st
             }),
             shutdown,

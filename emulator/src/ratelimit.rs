@@ -72,8 +72,11 @@ pub struct Limited {
 pub struct RateLimiter {
     buckets: HashMap<String, Window>,
     global: Option<Window>,
-    /// Requests per bucket per [`BUCKET_WINDOW_MS`].
+    /// Requests per bucket per window.
     pub bucket_limit: u32,
+    /// Length of a bucket window, ms ([`BUCKET_WINDOW_MS`] unless set: Discord's message
+    /// creates are about 5 per 5 s per channel).
+    pub bucket_window_ms: u64,
     /// Requests per [`GLOBAL_WINDOW_MS`] over all buckets.
     pub global_limit: u32,
 }
@@ -101,12 +104,13 @@ impl RateLimiter {
             buckets: HashMap::new(),
             global: None,
             bucket_limit: bucket_limit.max(1),
+            bucket_window_ms: BUCKET_WINDOW_MS,
             global_limit: global_limit.max(1),
         }
     }
 
     fn info(&self, w: Window, now_ms: u64, template: &str, enforce: bool) -> BucketInfo {
-        let reset_ms = w.start_ms + BUCKET_WINDOW_MS;
+        let reset_ms = w.start_ms + self.bucket_window_ms;
         let mut remaining = self.bucket_limit.saturating_sub(w.count);
         if !enforce {
             remaining = remaining.max(1);
@@ -130,7 +134,7 @@ impl RateLimiter {
                 start_ms: now_ms,
                 count: 0,
             })
-            .current(now_ms, BUCKET_WINDOW_MS);
+            .current(now_ms, self.bucket_window_ms);
         self.info(w, now_ms, template, enforce)
     }
 
@@ -152,7 +156,7 @@ impl RateLimiter {
             .get(key)
             .copied()
             .unwrap_or(fresh)
-            .current(now_ms, BUCKET_WINDOW_MS);
+            .current(now_ms, self.bucket_window_ms);
         let g = self
             .global
             .unwrap_or(fresh)
