@@ -10,6 +10,7 @@
 //! | `POST /_emulator/channels` | `{"name"}` | `{"id"}` |
 //! | `POST /_emulator/channels/{cid}/hide` | | 204 (the bot loses access) |
 //! | `POST /_emulator/channels/{cid}/threads` | `{"name"}` | `{"id"}` (a public thread, no starter message) |
+//! | `POST /_emulator/channels/{cid}/webhooks` | `{"name"}` (1-80 characters) | `{"id","token","url","channel_id"}` (400 for a thread: webhooks belong to text channels) |
 //! | `PUT /_emulator/intent` | `{"message_content": bool}` | 204 |
 //! | `POST /_emulator/channels/{cid}/messages` | `{"user_id","content","reply_to"?}` | `{"id"}` (`cid` may be a thread) |
 //! | `PUT /_emulator/channels/{cid}/messages/{mid}/reactions/{emoji}/{uid}` | | 204 |
@@ -27,6 +28,7 @@ use crate::reply::Reply;
 use crate::snowflake;
 use crate::threads::{ThreadError, DEFAULT_AUTO_ARCHIVE};
 use crate::url;
+use crate::webhooks::WebhookError;
 use crate::Inner;
 
 /// The control API prefix.
@@ -130,6 +132,15 @@ fn run(
                     return Err(err(400, "a thread cannot be started in a thread"))
                 }
                 Err(_) => return Err(err(404, "unknown channel")),
+            }
+        }
+        ("POST", ["channels", cid, "webhooks"]) => {
+            let c = id(cid, "channel id")?;
+            let name = str_field(&body, "name")?;
+            match st.add_webhook(c, name) {
+                Ok(w) => ok(json!(inner.webhook(&w))),
+                Err(WebhookError::UnknownChannel) => return Err(err(404, "unknown channel")),
+                Err(e) => return Err(err(400, e.to_string())),
             }
         }
         ("GET", ["files", cid, aid, filename]) => {

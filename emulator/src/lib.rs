@@ -1,7 +1,7 @@
 //! An emulator of Discord's REST API v10 on 127.0.0.1.
 //!
 //! It serves the routes a REST-polling bot needs (`/users/@me`, channels, messages with file
-//! uploads, threads, reactions, guild members) the way Discord does, validates every request
+//! uploads, threads, reactions, guild members), and webhook executes, the way Discord does, validates every request
 //! body against Discord's OpenAPI spec and documented limits, checks every answer against the
 //! spec, and records what it saw.
 //! Tests drive the other side (people writing, reacting) through [`Emulator`] methods or, from
@@ -18,8 +18,8 @@
 //!
 //! # Layout
 //!
-//! This file is the public API ([`Emulator`], [`Options`], [`User`], [`RecordedRequest`],
-//! [`RecordedFile`], and [`Fault`] / [`FaultKind`] from `faults`); the work is in private
+//! This file is the public API ([`Emulator`], [`Options`], [`User`], [`Webhook`],
+//! [`RecordedRequest`], [`RecordedFile`], and [`Fault`] / [`FaultKind`] from `faults`); the work is in private
 //! modules. An API request goes `server` (read, record, fault?) -> `routes` (route, auth, rate
 //! limit) -> a handler in `routes::*` (using `state`, `validate`, `mentions`) -> a `reply` ->
 //! `server` (answer checked against the spec, rate-limit headers, HTTP response).
@@ -39,6 +39,8 @@
 //! - `routes::uploads`: the files of a create (limits, `attachments[]` ids, names) and
 //!   `attachment://` references in embeds.
 //! - `routes::threads`: start a thread from a message.
+//! - `routes::webhooks`: execute a webhook (no bot token; the webhook's token in the path),
+//!   JSON or multipart like a create, into its channel or a thread of it.
 //! - `routes::reactions`: the bot reacts; who reacted with an emoji.
 //! - `routes::guild`: `/users/@me`, a channel, a guild member.
 //! - `state`: the emulated guild (users, roles, members, channels and threads, messages,
@@ -47,6 +49,8 @@
 //! - `multipart`: the `multipart/form-data` parser.
 //! - `attachments`: stored attachments, their bytes (bounded) and URLs, Discord's filename rule.
 //! - `threads`: threads as channels of their own, and their `ThreadResponse` objects.
+//! - `webhooks`: webhooks (id, token, text channel, name), their tokens, and the pseudo-user
+//!   their messages are written by.
 //! - `validate`: the compiled-in OpenAPI spec, cached schema validators, Discord's own limits,
 //!   and Discord-shaped `errors` trees.
 //! - `ratelimit`: route buckets, the global limit, and the `X-RateLimit-*` / `Retry-After`
@@ -72,6 +76,7 @@ mod stream;
 mod threads;
 mod url;
 mod validate;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -172,6 +177,21 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
+/// A webhook of a text channel, made with [`Emulator::add_webhook`] (or `POST
+/// /_emulator/channels/{channel_id}/webhooks`). Executing it needs no bot token.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Webhook {
+    /// Snowflake; also `webhook_id` and `author.id` of the messages it posts.
+    pub id: String,
+    /// The secret in its URL: 68 characters of `[A-Za-z0-9_-]`.
+    pub token: String,
+    /// The text channel it posts into (its threads take `?thread_id=`).
+    pub channel_id: String,
+    /// `{base_url}/webhooks/{id}/{token}`, e.g.
+    /// `http://127.0.0.1:PORT/api/v10/webhooks/123/abc...`.
+    pub url: String,
+}
+
 /// One file part of a recorded `multipart/form-data` request (its bytes are kept apart, see
 /// [`Emulator::attachment`]).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -220,6 +240,16 @@ impl Inner {
     /// `http://127.0.0.1:PORT`.
     pub(crate) fn origin(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The public view of a stored webhook, with its URL.
+    pub(crate) fn webhook(&self, w: &webhooks::WebhookRec) -> Webhook {
+        Webhook {
+            id: w.id.to_string(),
+            token: w.token.clone(),
+            channel_id: w.channel_id.to_string(),
+            url: format!("{}/webhooks/{}/{}", self.base_url(), w.id, w.token),
+        }
     }
 }
 
@@ -518,6 +548,24 @@ impl Emulator {
         match s.start_thread(parent, None, name, bot, threads::DEFAULT_AUTO_ARCHIVE) {
             Ok(id) => id.to_string(),
             Err(e) => panic!("add_thread: {e:?} for channel {parent_channel_id}"),
+        }
+    }
+
+    /// Makes a webhook named `name` (1-80 characters) on a text channel, as a server admin
+    /// would; POST to its `url` to post as it. A webhook belongs to a text channel, never to a
+    /// thread: post into a thread of its channel with `?thread_id=`.
+    ///
+    /// # Panics
+    /// If the channel is unknown or a thread, or the name is empty or too long (a mistake in the
+    /// test).
+    pub fn add_webhook(&self, channel_id: &str, name: &str) -> Webhook {
+        let Some(c) = snowflake::parse(channel_id) else {
+            panic!("add_webhook: {channel_id:?} is not a snowflake");
+        };
+        let made = self.inner.lock().add_webhook(c, name);
+        match made {
+            Ok(w) => self.inner.webhook(&w),
+            Err(e) => panic!("add_webhook: {e} (channel {channel_id}, name {name:?})"),
         }
     }
 

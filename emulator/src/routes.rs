@@ -1,6 +1,7 @@
 //! The Discord API routes (`/api/v10/...`): routing, authentication, rate limiting and the
 //! helpers the handlers share. The handlers live in one submodule per resource (`messages`,
-//! `reactions`, `guild`, `threads`; `uploads` checks the files of a create); they are
+//! `reactions`, `guild`, `threads`, `webhooks`; `uploads` checks the files of a create or a
+//! webhook execute); they are
 //! synchronous and hold the state lock only while they run. The server module does the HTTP
 //! around them.
 
@@ -9,6 +10,7 @@ mod messages;
 mod reactions;
 mod threads;
 mod uploads;
+mod webhooks;
 
 use serde_json::{json, Value};
 
@@ -50,8 +52,17 @@ impl ApiRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `METHOD /path`, for violation messages.
+    /// `METHOD /path`, for violation messages, with a webhook token in the path replaced by
+    /// `{webhook_token}` (a webhook URL's token stays out of messages that get printed).
     pub fn label(&self) -> String {
+        let hook = format!("{PREFIX}/webhooks/");
+        if let Some(rest) = self.path.strip_prefix(&hook) {
+            let mut parts = rest.splitn(3, '/');
+            if let (Some(id), Some(_token)) = (parts.next(), parts.next()) {
+                let more = parts.next().map(|m| format!("/{m}")).unwrap_or_default();
+                return format!("{} {hook}{id}/{{webhook_token}}{more}", self.method);
+            }
+        }
         format!("{} {}", self.method, self.path)
     }
 }
@@ -67,6 +78,8 @@ enum Route {
     Reactions(String, String, String),
     MyReaction(String, String, String),
     Member(String, String),
+    /// `/webhooks/{webhook_id}/{webhook_token}`, raw id and token.
+    Webhook(String, String),
 }
 
 impl Route {
@@ -88,6 +101,7 @@ impl Route {
                 Route::MyReaction(c.to_string(), m.to_string(), e.to_string())
             }
             ["guilds", g, "members", u] => Route::Member(g.to_string(), u.to_string()),
+            ["webhooks", w, t] => Route::Webhook(w.to_string(), t.to_string()),
             _ => return None,
         })
     }
@@ -99,7 +113,7 @@ impl Route {
             Route::Messages(_) => &["GET", "POST"],
             Route::Message(..) => &["GET", "PATCH"],
             Route::MyReaction(..) => &["PUT"],
-            Route::MessageThreads(..) => &["POST"],
+            Route::MessageThreads(..) | Route::Webhook(..) => &["POST"],
         };
         methods.contains(&method)
     }
@@ -120,6 +134,8 @@ impl Route {
                 "/channels/{channel_id}/messages/{message_id}/reactions",
             ),
             Route::Member(g, _) => (g.clone(), "/guilds/{guild_id}/members/{user_id}"),
+            // The webhook id is the major parameter; the token stays out of the key.
+            Route::Webhook(w, _) => (w.clone(), webhooks::PATH),
         };
         let template = format!("{method} {template}");
         (format!("{template} {major}"), template)
@@ -162,10 +178,11 @@ pub fn handle(inner: &Inner, req: &ApiRequest) -> Reply {
         ));
     }
     if req.form.is_some() {
-        let create = req.method == "POST" && matches!(route_of(req), Some(Route::Messages(_)));
+        let create = req.method == "POST"
+            && matches!(route_of(req), Some(Route::Messages(_) | Route::Webhook(..)));
         if !create {
             violations.push(format!(
-                "{label}: multipart/form-data body; the emulator takes one only for POST /channels/{{channel_id}}/messages"
+                "{label}: multipart/form-data body; the emulator takes one only for POST /channels/{{channel_id}}/messages and POST /webhooks/{{webhook_id}}/{{webhook_token}}"
             ));
         }
     } else if req.body.is_some()
@@ -202,8 +219,9 @@ fn route_of(req: &ApiRequest) -> Option<Route> {
     Route::parse(&segments(req)).filter(|r| r.serves(&req.method))
 }
 
-/// Routes, authenticates (401) and rate-limits (429) a request, then runs its handler. A route
-/// the emulator does not serve is a 404 and a violation.
+/// Routes, authenticates (401; for a webhook execute, the webhook and its token: 404 10015 /
+/// 401 50027) and rate-limits (429) a request, then runs its handler. A route the emulator does
+/// not serve is a 404 and a violation.
 fn route_and_run(inner: &Inner, req: &ApiRequest, label: &str) -> Out {
     let now = snowflake::now_ms();
     let segs = segments(req);
@@ -224,13 +242,29 @@ fn route_and_run(inner: &Inner, req: &ApiRequest, label: &str) -> Out {
         };
     };
     let (key, template) = route.bucket(&req.method);
-    if req.header("authorization") != Some(format!("Bot {}", inner.token).as_str()) {
+    let refused = |reply: Reply, violations: Vec<String>| {
         let info = inner
             .lock()
             .limiter
             .peek(&key, &template, now, inner.rate_limiter);
-        return attach(Reply::error(401, 0, "401: Unauthorized"), &info).into();
-    }
+        Out {
+            reply: attach(reply, &info),
+            violations,
+        }
+    };
+    let mut violations = Vec::new();
+    let webhook = if let Route::Webhook(w, t) = &route {
+        violations.extend(webhooks::authorization_violation(inner, req, label));
+        match webhooks::find(inner, w, t) {
+            Ok(w) => Some(w),
+            Err(reply) => return refused(reply, violations),
+        }
+    } else {
+        if req.header("authorization") != Some(format!("Bot {}", inner.token).as_str()) {
+            return refused(Reply::error(401, 0, "401: Unauthorized"), violations);
+        }
+        None
+    };
     let taken = inner
         .lock()
         .limiter
@@ -240,11 +274,16 @@ fn route_and_run(inner: &Inner, req: &ApiRequest, label: &str) -> Out {
         Err(limited) => {
             let mut reply = rate_limited(limited.retry_after, limited.global);
             reply.headers.extend(ratelimit::headers(&limited.info));
-            return reply.into();
+            return Out { reply, violations };
         }
     };
-    let mut out = run(inner, req, &route, label);
+    let mut out = match &webhook {
+        Some(w) => webhooks::execute_webhook(inner, req, w, label),
+        None => run(inner, req, &route, label),
+    };
     out.reply = attach(out.reply, &info);
+    violations.append(&mut out.violations);
+    out.violations = violations;
     out
 }
 
@@ -276,6 +315,8 @@ fn run(inner: &Inner, req: &ApiRequest, route: &Route, label: &str) -> Out {
         (Route::MyReaction(c, m, e), _) => reactions::add_reaction(inner, c, m, e).into(),
         (Route::Reactions(c, m, e), _) => reactions::list_reactions(inner, req, c, m, e, label),
         (Route::Member(g, u), _) => guild::get_member(inner, g, u).into(),
+        // Run by `route_and_run`, which found the webhook; not reached.
+        (Route::Webhook(..), _) => Reply::error(404, 10015, "Unknown Webhook").into(),
     }
 }
 
@@ -405,6 +446,33 @@ mod tests {
             Some(Route::MyReaction("1".into(), "2".into(), "✅".into()))
         );
         assert_eq!(Route::parse(&segs("/channels/1/pins")), None);
+        assert_eq!(
+            Route::parse(&segs("/webhooks/1/a-b_c")),
+            Some(Route::Webhook("1".into(), "a-b_c".into()))
+        );
+        let (key, template) = Route::Webhook("1".into(), "secret".into()).bucket("POST");
+        assert_eq!(key, "POST /webhooks/{webhook_id}/{webhook_token} 1");
+        assert!(!template.contains("secret"));
+        let req = |path: &str| ApiRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: None,
+            headers: Vec::new(),
+            body: None,
+            form: None,
+        };
+        assert_eq!(
+            req("/api/v10/webhooks/1/secret").label(),
+            "POST /api/v10/webhooks/1/{webhook_token}"
+        );
+        assert_eq!(
+            req("/api/v10/webhooks/1/secret/messages/2").label(),
+            "POST /api/v10/webhooks/1/{webhook_token}/messages/2"
+        );
+        assert_eq!(
+            req("/api/v10/webhooks/1").label(),
+            "POST /api/v10/webhooks/1"
+        );
         assert!(!Route::Me.serves("POST"));
     }
 }

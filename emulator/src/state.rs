@@ -13,6 +13,7 @@ use crate::mentions::{self, Allowed};
 use crate::ratelimit::RateLimiter;
 use crate::snowflake;
 use crate::threads::{ThreadMeta, HAS_THREAD};
+use crate::webhooks::{WebhookAuthor, WebhookRec};
 use crate::RecordedRequest;
 
 /// A user (person or bot).
@@ -139,6 +140,9 @@ pub struct MessageRec {
     pub attachments: Vec<AttachmentRec>,
     /// For a thread's THREAD_STARTER_MESSAGE (type 21): the (channel, message) that started it.
     pub starter_of: Option<(u64, u64)>,
+    /// For a message a webhook posted: the webhook and the name shown (`author_id` is then the
+    /// webhook's id).
+    pub webhook: Option<WebhookAuthor>,
 }
 
 /// What a new message is made of.
@@ -163,6 +167,8 @@ pub struct NewMessage {
     pub tts: bool,
     /// Uploaded files.
     pub attachments: Vec<AttachmentRec>,
+    /// Posted by a webhook (`author_id` is then the webhook's id).
+    pub webhook: Option<WebhookAuthor>,
 }
 
 /// Requests kept for [`State::requests`] (a long-running demo must not grow without end).
@@ -207,6 +213,8 @@ pub struct State {
     pub limiter: RateLimiter,
     /// Bytes of uploaded files, by attachment id.
     pub files: FileStore,
+    /// Incoming webhooks, by id.
+    pub webhooks: BTreeMap<u64, WebhookRec>,
 }
 
 impl State {
@@ -230,6 +238,7 @@ impl State {
             faults: FaultQueue::default(),
             limiter: RateLimiter::default(),
             files: FileStore::default(),
+            webhooks: BTreeMap::new(),
         };
         s.bot_id = s.add_user(bot_name, true).id;
         s.default_channel_id = s.add_channel("alerts");
@@ -341,6 +350,7 @@ impl State {
             reactions: Vec::new(),
             attachments: m.attachments,
             starter_of: None,
+            webhook: m.webhook,
         };
         self.messages.get_mut(&m.channel_id)?.insert(id, rec);
         Some(id)
@@ -377,6 +387,7 @@ impl State {
             flags: 0,
             tts: false,
             attachments: Vec::new(),
+            webhook: None,
         })
         .ok_or_else(|| format!("unknown channel {channel_id}"))
     }
@@ -613,7 +624,15 @@ impl State {
         );
         o.insert("id".into(), json!(m.id.to_string()));
         o.insert("channel_id".into(), json!(m.channel_id.to_string()));
-        o.insert("author".into(), self.user_json(m.author_id));
+        match &m.webhook {
+            Some(w) => {
+                o.insert("author".into(), w.user_json());
+                o.insert("webhook_id".into(), json!(w.webhook_id.to_string()));
+            }
+            None => {
+                o.insert("author".into(), self.user_json(m.author_id));
+            }
+        }
         o.insert("pinned".into(), json!(false));
         o.insert("mention_everyone".into(), json!(m.mention_everyone));
         o.insert("tts".into(), json!(m.tts));
@@ -737,6 +756,7 @@ mod tests {
             flags: 0,
             tts: false,
             attachments: vec![],
+            webhook: None,
         };
         let bot_msg = s.insert_message(new(s.bot_id, "alert", None)).unwrap();
         let plain = s.insert_message(new(human, "hello", None)).unwrap();

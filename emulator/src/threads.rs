@@ -64,11 +64,10 @@ impl State {
         }
         let hidden = p.hidden;
         let starter_author = match from {
-            Some(m) => Some(
-                self.message(parent, m)
-                    .ok_or(ThreadError::UnknownMessage)?
-                    .author_id,
-            ),
+            Some(m) => {
+                let source = self.message(parent, m).ok_or(ThreadError::UnknownMessage)?;
+                Some((source.author_id, source.webhook.clone()))
+            }
             None => None,
         };
         let id = from.unwrap_or_else(snowflake::next_id);
@@ -92,7 +91,7 @@ impl State {
             },
         );
         let mut messages = BTreeMap::new();
-        if let (Some(m), Some(author_id)) = (from, starter_author) {
+        if let (Some(m), Some((author_id, webhook))) = (from, starter_author) {
             let sid = snowflake::next_id();
             messages.insert(
                 sid,
@@ -113,6 +112,7 @@ impl State {
                     reactions: Vec::new(),
                     attachments: Vec::new(),
                     starter_of: Some((parent, m)),
+                    webhook,
                 },
             );
         }

@@ -29,6 +29,11 @@ pub const MESSAGE_CREATE: &str = "#/components/schemas/MessageCreateRequest";
 pub const MESSAGE_EDIT: &str = "#/components/schemas/MessageEditRequestPartial";
 /// Request body of `POST /channels/{channel_id}/messages/{message_id}/threads`.
 pub const THREAD_CREATE: &str = "#/components/schemas/CreateTextThreadWithMessageRequest";
+/// Request body of `POST /webhooks/{webhook_id}/{webhook_token}` (execute_webhook): `anyOf`
+/// [`INCOMING_WEBHOOK`] and `IncomingWebhookUpdateRequestPartial`; see [`webhook_errors`].
+pub const WEBHOOK_EXECUTE: &str = "#/paths/~1webhooks~1{webhook_id}~1{webhook_token}/post/requestBody/content/application~1json/schema";
+/// The fuller branch of [`WEBHOOK_EXECUTE`], whose errors are reported when neither matches.
+pub const INCOMING_WEBHOOK: &str = "#/components/schemas/IncomingWebhookRequestPartial";
 /// Top level of any error body (the spec's `ErrorResponse` cannot hold real field errors).
 pub const ERROR: &str = "#/components/schemas/Error";
 /// A 429 body.
@@ -58,6 +63,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
         "get",
     ),
     ("/guilds/{guild_id}/members/{user_id}", "get"),
+    ("/webhooks/{webhook_id}/{webhook_token}", "post"),
 ];
 
 /// 201 schemas of the operations the emulator serves.
@@ -159,6 +165,8 @@ pub fn warm_up() -> Result<(), String> {
         MESSAGE_CREATE,
         MESSAGE_EDIT,
         THREAD_CREATE,
+        WEBHOOK_EXECUTE,
+        INCOMING_WEBHOOK,
         ERROR,
         RATE_LIMITED,
     ] {
@@ -235,6 +243,22 @@ pub fn schema_errors(pointer: &str, instance: &Value) -> Result<Vec<FieldError>,
         out.push(FieldError::at(path, code, message));
     }
     Ok(out)
+}
+
+/// Spec problems of an execute_webhook body. The spec's schema is `anyOf` two partial schemas
+/// (marked `x-discord-union: oneOf`, but a plain body matches both, so it is checked as
+/// `anyOf`): no problems if either matches; else the problems against
+/// [`INCOMING_WEBHOOK`], which name fields (an `anyOf` failure alone names none).
+pub fn webhook_errors(body: &Value) -> Result<Vec<FieldError>, String> {
+    if schema_errors(WEBHOOK_EXECUTE, body)?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let detailed = schema_errors(INCOMING_WEBHOOK, body)?;
+    if detailed.is_empty() {
+        schema_errors(WEBHOOK_EXECUTE, body)
+    } else {
+        Ok(detailed)
+    }
 }
 
 /// Whether a response body matches the schema at `pointer`; `Err` carries the reasons.
@@ -450,6 +474,33 @@ fn embed_limits(out: &mut Vec<FieldError>, embeds: &[Value]) {
             format!("Embed size exceeds maximum size of {EMBED_TOTAL_MAX}"),
         ));
     }
+}
+
+/// Discord's limits on the webhook-only fields of an execute body: `username` 1-80 characters
+/// and `avatar_url` at most 2048 (the spec's `anyOf` lets anything through there, since its
+/// second branch does not list them).
+pub fn webhook_limits(body: &Value) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    if let Some(name) = str_at(body, "username") {
+        let n = name.chars().count();
+        if n == 0 || n > crate::webhooks::NAME_MAX {
+            out.push(FieldError::new(
+                &["username"],
+                "BASE_TYPE_BAD_LENGTH",
+                format!(
+                    "Must be between 1 and {} in length.",
+                    crate::webhooks::NAME_MAX
+                ),
+            ));
+        }
+    }
+    if let Some(url) = str_at(body, "avatar_url") {
+        max_len(&mut out, vec!["avatar_url".into()], url, 2048);
+    }
+    if let Some(name) = str_at(body, "thread_name") {
+        max_len(&mut out, vec!["thread_name".into()], name, 100);
+    }
+    out
 }
 
 /// Whether a create body has something to show (else Discord answers 50006); files count too,

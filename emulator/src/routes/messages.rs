@@ -22,7 +22,7 @@ const MESSAGES: &str = "/channels/{channel_id}/messages";
 /// Spec path of one message.
 const MESSAGE: &str = "/channels/{channel_id}/messages/{message_id}";
 /// Message flags a bot may set: SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS.
-const SETTABLE_FLAGS: u64 = (1 << 2) | (1 << 12);
+pub(super) const SETTABLE_FLAGS: u64 = (1 << 2) | (1 << 12);
 
 /// A nonce as a map key: a string or a number (anything else is no nonce).
 fn nonce_key(v: &Value) -> Option<String> {
@@ -148,6 +148,7 @@ pub(super) fn create_message(inner: &Inner, req: &ApiRequest, c_raw: &str, label
         allowed: Allowed::from_json(body.get("allowed_mentions")),
         flags: body.get("flags").and_then(Value::as_u64).unwrap_or(0) & SETTABLE_FLAGS,
         tts: body.get("tts").and_then(Value::as_bool).unwrap_or(false),
+        webhook: None,
     };
     let Some(id) = s.insert_message(new) else {
         return Reply::error(404, 10003, "Unknown Channel").into();
@@ -386,7 +387,7 @@ fn form_errors(
 }
 
 /// 400 Cannot send an empty message (50006), and a violation.
-fn empty_message(label: &str) -> Out {
+pub(super) fn empty_message(label: &str) -> Out {
     Out {
         reply: Reply::error(400, 50006, "Cannot send an empty message"),
         violations: vec![format!("{label}: empty message (no content, embeds, ...)")],
@@ -408,7 +409,7 @@ fn strip_nulls(v: &Value) -> Value {
 }
 
 /// A request embed as Discord returns it: `type` "rich", fields `inline` false by default.
-fn embed_response(e: &Value) -> Value {
+pub(super) fn embed_response(e: &Value) -> Value {
     let mut e = strip_nulls(e);
     if let Value::Object(o) = &mut e {
         o.entry("type").or_insert_with(|| json!("rich"));
@@ -430,7 +431,7 @@ fn embed_response(e: &Value) -> Value {
 }
 
 /// Request components as Discord returns them: nulls dropped, every component numbered `id`.
-fn components_response(components: &[Value]) -> Vec<Value> {
+pub(super) fn components_response(components: &[Value]) -> Vec<Value> {
     fn number(v: &mut Value, next: &mut i64) {
         if let Value::Object(o) = v {
             if !o.get("id").is_some_and(Value::is_i64) {
@@ -456,7 +457,7 @@ fn components_response(components: &[Value]) -> Vec<Value> {
 }
 
 /// `body[key]` if it is an array, else empty.
-fn array(body: &Value, key: &str) -> Vec<Value> {
+pub(super) fn array(body: &Value, key: &str) -> Vec<Value> {
     body.get(key)
         .and_then(Value::as_array)
         .cloned()
