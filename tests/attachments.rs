@@ -337,7 +337,7 @@ async fn an_ask_in_a_thread_is_answered_there() {
     let (home, cfg) = setup(&emu, "attach-ask-thread");
     let thread = emu.add_thread(&emu.default_channel_id(), "release 3.1");
     let alice = emu.add_user("alice", false);
-    let mut child = spawn(
+    let child = spawn(
         &home,
         &[
             "--config",

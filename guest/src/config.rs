@@ -32,6 +32,8 @@ pub mod keys {
     pub const LONG_BODY_MAX_PARTS: &str = "long_body_max_parts";
     /// The secret (not config) key of the bot token.
     pub const TOKEN: &str = "discord_token";
+    /// The secret key of a channel webhook URL (it holds the webhook's token).
+    pub const WEBHOOK_URL: &str = "discord_webhook_url";
 }
 
 /// Everything the flavor needs from its host except the token.
@@ -138,6 +140,70 @@ fn seconds_ms(key: &str, value: Option<String>) -> Result<Option<u64>, AlertErro
     }
 }
 
+/// A channel webhook: where its API lives and the path that posts through it.
+#[derive(Clone, PartialEq)]
+pub struct Webhook {
+    /// Origin and API prefix, e.g. `https://discord.com/api/v10`.
+    pub base: String,
+    /// `/webhooks/{id}/{token}`.
+    pub path: String,
+    /// The webhook's id (not secret).
+    pub id: String,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Webhook({}/webhooks/{}/[redacted])", self.base, self.id)
+    }
+}
+
+/// Read a webhook URL as Discord shows it (`https://discord.com/api/webhooks/ID/TOKEN`, also
+/// with `discordapp.com`, `canary.` or `ptb.`, or `/api/v10/...`). Errors never show the token.
+pub fn parse_webhook(url: &str) -> Result<Webhook, AlertError> {
+    let url = url.trim();
+    let bad = |why: &str| {
+        AlertError::InvalidConfig(format!(
+            "`{}` is not a Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN): {why}",
+            keys::WEBHOOK_URL
+        ))
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(bad("it must start with https://"));
+    }
+    let Some((prefix, rest)) = url.split_once("/webhooks/") else {
+        return Err(bad("no /webhooks/ in it"));
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let mut segments = rest.split('/');
+    let (id, token) = (segments.next().unwrap_or(""), segments.next().unwrap_or(""));
+    if segments.any(|s| !s.is_empty()) {
+        return Err(bad("extra path after the token"));
+    }
+    if !crate::snowflake::is_valid(id) {
+        return Err(bad("the webhook id is not a Discord id"));
+    }
+    let token_ok = !token.is_empty()
+        && token.len() <= 200
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !token_ok {
+        return Err(bad(
+            "the token part is missing or has characters a token never has",
+        ));
+    }
+    let base = if prefix.ends_with("/api") {
+        format!("{prefix}/v10")
+    } else {
+        prefix.to_string()
+    };
+    Ok(Webhook {
+        base,
+        path: format!("/webhooks/{id}/{token}"),
+        id: id.to_string(),
+    })
+}
+
 /// Check a bot token before it goes into a header. The error never contains the token.
 pub fn validate_token(token: &str) -> Result<&str, AlertError> {
     let token = token.trim();
@@ -168,6 +234,47 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Settings::from_lookup(|k| Ok(map.get(k).cloned()))
+    }
+
+    #[test]
+    fn webhook_urls_in_every_form_discord_shows() {
+        let id = "123456789012345678";
+        for (url, base) in [
+            (
+                "https://discord.com/api/webhooks/ID/tok_en-1",
+                "https://discord.com/api/v10",
+            ),
+            (
+                "https://discordapp.com/api/webhooks/ID/tok_en-1",
+                "https://discordapp.com/api/v10",
+            ),
+            (
+                "https://ptb.discord.com/api/v10/webhooks/ID/tok_en-1?wait=true",
+                "https://ptb.discord.com/api/v10",
+            ),
+            (
+                "http://127.0.0.1:5000/api/v10/webhooks/ID/tok_en-1/",
+                "http://127.0.0.1:5000/api/v10",
+            ),
+        ] {
+            let w = parse_webhook(&url.replace("ID", id)).unwrap();
+            assert_eq!(w.base, base, "{url}");
+            assert_eq!(w.path, format!("/webhooks/{id}/tok_en-1"));
+            assert!(!format!("{w:?}").contains("tok_en"), "{w:?}");
+        }
+        for bad in [
+            "discord.com/api/webhooks/123456789012345678/secrettoken",
+            "https://discord.com/api/channels/1",
+            "https://discord.com/api/webhooks/general/secrettoken",
+            "https://discord.com/api/webhooks/123456789012345678/",
+            "https://discord.com/api/webhooks/123456789012345678/secret token",
+            "https://discord.com/api/webhooks/123456789012345678/secrettoken/extra",
+        ] {
+            match parse_webhook(bad) {
+                Err(AlertError::InvalidConfig(m)) => assert!(!m.contains("secret"), "{m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

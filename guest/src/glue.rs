@@ -22,6 +22,7 @@ impl bindings::AlerterGuest for Component {
     fn ask(question: Message, mut params: Params) -> Result<Answer, AlertError> {
         let files = std::mem::take(&mut params.attachments);
         platform::run(|svc| {
+            svc.require_bot("ask")?;
             svc.attach(files)?;
             ask::ask(svc, &question, &params)
         })
@@ -30,6 +31,7 @@ impl bindings::AlerterGuest for Component {
     fn open(question: Message, mut params: Params) -> Result<Opened, AlertError> {
         let files = std::mem::take(&mut params.attachments);
         platform::run(|svc| {
+            svc.require_bot("ask")?;
             svc.attach(files)?;
             ask::open(svc, &question, &params)
         })
@@ -41,15 +43,24 @@ impl bindings::AlerterGuest for Component {
         max_wait_ms: u64,
         resume: Option<String>,
     ) -> Result<WaitStatus, AlertError> {
-        platform::run(|svc| ask::wait(svc, &question, &params, max_wait_ms, resume.as_deref()))
+        platform::run(|svc| {
+            svc.require_bot("ask")?;
+            ask::wait(svc, &question, &params, max_wait_ms, resume.as_deref())
+        })
     }
 
     fn close(question: QuestionRef, params: Params, reason: CloseReason) -> Result<(), AlertError> {
-        platform::run(|svc| ask::close(svc, &question, &params, &reason))
+        platform::run(|svc| {
+            svc.require_bot("ask")?;
+            ask::close(svc, &question, &params, &reason)
+        })
     }
 
     fn check(params: Params) -> Result<CheckReport, AlertError> {
-        platform::run(|svc| svc.check(&params))
+        platform::run(|svc| {
+            svc.require_bot("check")?;
+            svc.check(&params)
+        })
     }
 }
 

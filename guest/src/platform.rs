@@ -24,29 +24,44 @@ pub fn run<R>(
 ) -> Result<R, AlertError> {
     let settings =
         Settings::from_lookup(|key| config_store::get(key).map_err(|e| format!("{e:?}")))?;
-    let token = read_token()?;
-    let token = config::validate_token(&token)?;
+    let token = read_secret(config::keys::TOKEN)?;
+    let webhook = read_secret(config::keys::WEBHOOK_URL)?
+        .map(|w| config::parse_webhook(&w))
+        .transpose()?;
+    let token = match (&token, &webhook) {
+        (Some(t), _) => config::validate_token(t)?,
+        (None, Some(_)) => "",
+        (None, None) => {
+            return Err(AlertError::InvalidConfig(format!(
+                "no Discord token: the host supplied no secret `{}` (nor a `{}`)",
+                config::keys::TOKEN,
+                config::keys::WEBHOOK_URL
+            )))
+        }
+    };
     let mut service = Service::new(settings, token, WasiTransport);
+    if let Some(w) = webhook {
+        service.set_webhook(w);
+    }
     let result = f(&mut service);
     service.client.finish_notices();
     result
 }
 
-fn read_token() -> Result<String, AlertError> {
-    let key = config::keys::TOKEN;
-    let secret = secrets::get(key).map_err(|e| {
-        AlertError::InvalidConfig(match e {
-            secrets::SecretsError::NotFound => {
-                format!("no Discord token: the host supplied no secret `{key}`")
-            }
-            secrets::SecretsError::Upstream(m) | secrets::SecretsError::Io(m) => {
-                format!("cannot read the secret `{key}`: {m}")
-            }
-        })
-    })?;
+/// A secret by key; `None` when the host has none under it.
+fn read_secret(key: &str) -> Result<Option<String>, AlertError> {
+    let secret = match secrets::get(key) {
+        Ok(s) => s,
+        Err(secrets::SecretsError::NotFound) => return Ok(None),
+        Err(secrets::SecretsError::Upstream(m) | secrets::SecretsError::Io(m)) => {
+            return Err(AlertError::InvalidConfig(format!(
+                "cannot read the secret `{key}`: {m}"
+            )))
+        }
+    };
     match reveal::reveal(&secret) {
-        secrets::SecretValue::String(s) => Ok(s),
-        secrets::SecretValue::Bytes(b) => String::from_utf8(b).map_err(|_| {
+        secrets::SecretValue::String(s) => Ok(Some(s)),
+        secrets::SecretValue::Bytes(b) => String::from_utf8(b).map(Some).map_err(|_| {
             AlertError::InvalidConfig(format!("the secret `{key}` is not UTF-8 text"))
         }),
     }
@@ -242,11 +257,13 @@ fn map_error(code: ErrorCode) -> TransportError {
         ),
         ErrorCode::HttpRequestUriInvalid => TransportError::Invalid("invalid request URI".into()),
         ErrorCode::DnsError(_) | ErrorCode::DnsTimeout => {
-            TransportError::Failed(format!("DNS lookup failed ({code:?})"))
+            TransportError::NotSent(format!("DNS lookup failed ({code:?})"))
         }
-        ErrorCode::ConnectionRefused => TransportError::Failed("connection refused".into()),
-        ErrorCode::ConnectionTimeout
-        | ErrorCode::ConnectionReadTimeout
+        ErrorCode::ConnectionRefused => TransportError::NotSent("connection refused".into()),
+        ErrorCode::ConnectionTimeout => {
+            TransportError::NotSent("timed out connecting (ConnectionTimeout)".into())
+        }
+        ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout
         | ErrorCode::HttpResponseTimeout => TransportError::Failed(format!("timed out ({code:?})")),
         ErrorCode::TlsProtocolError

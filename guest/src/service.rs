@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::bindings::{
     AlertError, Attachment, ChannelInfo, CheckReport, IncompletePost, Message, Params, PostReceipt,
 };
-use crate::config::Settings;
+use crate::config::{Settings, Webhook};
 use crate::discord::{short, Client, Method, Transport};
 use crate::render::{self, files, long, CreateMessage, Document, FilePart, MessageReference};
 use crate::snowflake;
@@ -29,6 +29,8 @@ pub struct Service<T: Transport> {
     pub client: Client<T>,
     /// The call's files ([`Service::attach`]), sent with the first message it posts.
     files: Vec<FilePart>,
+    /// A channel webhook that posts go through ([`Service::set_webhook`]).
+    webhook: Option<Webhook>,
 }
 
 /// The part of Discord's thread channel object the flavor reads.
@@ -57,7 +59,25 @@ impl<T: Transport> Service<T> {
             settings,
             client,
             files: Vec::new(),
+            webhook: None,
         }
+    }
+
+    /// Post through this channel webhook (when a call names no other channel).
+    pub fn set_webhook(&mut self, webhook: Webhook) {
+        self.client.set_webhook_base(&webhook.base);
+        self.webhook = Some(webhook);
+    }
+
+    /// An error unless there is a bot token: `what` needs one.
+    pub fn require_bot(&self, what: &str) -> Result<(), AlertError> {
+        if self.client.has_bot() {
+            return Ok(());
+        }
+        Err(AlertError::InvalidConfig(format!(
+            "{what} needs a bot token (`discord_token`): a webhook can post to its channel, but \
+             cannot read answers, check a channel, start a thread or post elsewhere"
+        )))
     }
 
     /// Take the call's files. The caller moves them out of its `params` (their
@@ -110,6 +130,13 @@ impl<T: Transport> Service<T> {
         doc: &Document,
         params: &Params,
     ) -> Result<PostReceipt, AlertError> {
+        if let Some(w) = self.webhook.clone() {
+            let own_channel = params.channel_id.is_none() && params.thread_name.is_none();
+            if own_channel || !self.client.has_bot() {
+                return self.post_via_webhook(&w, doc, params);
+            }
+        }
+        self.require_bot("posting")?;
         let channel = self.channel(params)?;
         let thread_name = params
             .thread_name
@@ -131,6 +158,63 @@ impl<T: Transport> Service<T> {
             receipt.thread_id = Some(channel);
         }
         Ok(receipt)
+    }
+
+    /// Post through the webhook: the same rendering and limits, without nonces or replies
+    /// (the webhook API has neither), so a part is never sent again once it may have arrived.
+    fn post_via_webhook(
+        &mut self,
+        webhook: &Webhook,
+        doc: &Document,
+        params: &Params,
+    ) -> Result<PostReceipt, AlertError> {
+        let refuse = |why: &str| Err(AlertError::InvalidInput(format!("a webhook post {why}")));
+        if params.channel_id.is_some() {
+            return refuse("goes to the webhook's own channel: naming another needs a bot token");
+        }
+        if params.thread_name.is_some() {
+            return refuse("cannot start a thread in a text channel: that needs a bot token");
+        }
+        if params.idempotency_key.is_some() {
+            return refuse(
+                "cannot be deduplicated (webhooks take no nonce): drop the key, or use a bot token",
+            );
+        }
+        let query = match params.thread_id.as_deref().map(str::trim) {
+            Some(t) if !snowflake::is_valid(t) => return Err(snowflake::not_an_id("thread", t)),
+            Some(t) => format!("?wait=true&thread_id={t}"),
+            None => "?wait=true".to_string(),
+        };
+        let parts = self.render(doc, params)?;
+        let total = parts.len();
+        let path = format!("{}{query}", webhook.path);
+        let route = format!("POST /webhooks/{}", webhook.id);
+        let mut ids = Vec::with_capacity(total);
+        let mut channel = String::new();
+        self.client.begin_delivery();
+        let mut outcome = Ok(());
+        for mut part in parts {
+            part.nonce = None;
+            part.enforce_nonce = None;
+            part.message_reference = None;
+            let json = serde_json::to_value(&part)
+                .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
+            match self
+                .client
+                .post_once::<MessageRef>(&path, &route, &json, &part.files)
+            {
+                Ok(m) => {
+                    channel = m.channel_id;
+                    ids.push(m.id);
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        self.client.end_delivery();
+        finish(&channel, ids, total, params.thread_id.clone(), outcome)
     }
 
     /// Render a document for this call (validating mentions, content and files). A body
@@ -247,24 +331,7 @@ impl<T: Transport> Service<T> {
             }
         }
         self.client.end_delivery();
-        match outcome {
-            Ok(()) => Ok(PostReceipt {
-                channel_id: channel.to_string(),
-                message_ids: ids,
-                thread_id: thread,
-            }),
-            Err(e) if ids.is_empty() => Err(e),
-            Err(e) => Err(AlertError::Incomplete(IncompletePost {
-                channel_id: channel.to_string(),
-                message_ids: ids,
-                parts: u32::try_from(total).unwrap_or(u32::MAX),
-                reason: short(&e),
-                retry_after_ms: match &e {
-                    AlertError::RateLimited(r) => Some(r.retry_after_ms),
-                    _ => None,
-                },
-            })),
-        }
+        finish(channel, ids, total, thread, outcome)
     }
 
     /// Start a public thread from `message` (its id becomes the thread's); an earlier attempt
@@ -365,6 +432,35 @@ impl<T: Transport> Service<T> {
     }
 }
 
+/// The receipt of a delivery, or its error: the plain one when nothing was created, else
+/// [`AlertError::Incomplete`] naming what was.
+fn finish(
+    channel: &str,
+    ids: Vec<String>,
+    total: usize,
+    thread_id: Option<String>,
+    outcome: Result<(), AlertError>,
+) -> Result<PostReceipt, AlertError> {
+    match outcome {
+        Ok(()) => Ok(PostReceipt {
+            channel_id: channel.to_string(),
+            message_ids: ids,
+            thread_id,
+        }),
+        Err(e) if ids.is_empty() => Err(e),
+        Err(e) => Err(AlertError::Incomplete(IncompletePost {
+            channel_id: channel.to_string(),
+            message_ids: ids,
+            parts: u32::try_from(total).unwrap_or(u32::MAX),
+            reason: short(&e),
+            retry_after_ms: match &e {
+                AlertError::RateLimited(r) => Some(r.retry_after_ms),
+                _ => None,
+            },
+        })),
+    }
+}
+
 /// A thread name Discord takes: 1-100 characters, not blank.
 fn check_thread_name(name: &str) -> Result<&str, AlertError> {
     let name = name.trim();
@@ -403,3 +499,5 @@ pub fn nonce(batch: u64, index: usize) -> String {
 mod files_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webhook_tests;

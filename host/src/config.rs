@@ -35,6 +35,12 @@ pub const ENV_TOKEN: &str = "ALERTER_DISCORD_TOKEN";
 pub const ENV_CHANNEL: &str = "ALERTER_DEFAULT_DISCORD_CHANNEL_ID";
 /// The API base (and so the egress allow-list); beats `api_base_url`.
 pub const ENV_API_BASE: &str = "ALERTER_API_BASE_URL";
+/// A channel webhook URL (a secret: it holds the webhook's token); beats `discord_webhook_url`.
+pub const ENV_WEBHOOK: &str = "ALERTER_DISCORD_WEBHOOK_URL";
+/// Said whenever a literal webhook URL (not a `{{secret.key}}` reference) is configured.
+pub const PLAIN_WEBHOOK_WARNING: &str = "the Discord webhook URL is written in the configuration \
+     as plain text; prefer `alerter secret create NAME --discord_webhook_url=...` and a \
+     {{NAME.discord_webhook_url}} reference";
 
 /// An environment variable's value, unless unset or blank.
 fn set(env: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -128,10 +134,12 @@ pub fn load(
         (None, None) => match registry.list()?.as_slice() {
             [one] => registry.load(one),
             // Nothing chosen and nothing registered: the environment alone (CI) is enough.
-            [] if set(env, ENV_TOKEN).is_some() => Ok(AlerterSpec {
-                flavor: DISCORD_FLAVOR.into(),
-                ..AlerterSpec::default()
-            }),
+            [] if set(env, ENV_TOKEN).is_some() || set(env, ENV_WEBHOOK).is_some() => {
+                Ok(AlerterSpec {
+                    flavor: DISCORD_FLAVOR.into(),
+                    ..AlerterSpec::default()
+                })
+            }
             [] => Err(ConfigError::Invalid(
                 "no configuration: pass --config FILE (or ALERTER_CONFIG), register an \
                  alerter with `alerter register NAME --flavor=discord ...`, or set \
@@ -168,18 +176,32 @@ pub fn resolve(
 ) -> Result<Resolved, ConfigError> {
     check_flavor(&spec.flavor)?;
     let mut warnings = Vec::new();
+    let webhook = match set(env, ENV_WEBHOOK) {
+        Some(u) => Some(u.trim().to_string()),
+        None => match &spec.discord_webhook_url {
+            Some(v) if parse_reference(v).is_some() => Some(secrets.resolve(v)?.trim().to_string()),
+            Some(v) if !v.trim().is_empty() => {
+                warnings.push(PLAIN_WEBHOOK_WARNING.into());
+                Some(v.trim().to_string())
+            }
+            _ => None,
+        },
+    };
     let token =
         match set(env, ENV_TOKEN) {
-            Some(t) => t,
+            Some(t) => Some(t),
             None => match &spec.discord_token {
-                Some(v) if parse_reference(v).is_some() => secrets.resolve(v)?,
+                Some(v) if parse_reference(v).is_some() => Some(secrets.resolve(v)?),
                 Some(v) if is_plain_token(v) => {
                     warnings.push(PLAIN_TOKEN_WARNING.into());
-                    v.clone()
+                    Some(v.clone())
                 }
+                // A webhook alone can post (not ask): the flavor says so when asked to.
+                _ if webhook.is_some() => None,
                 _ => return Err(ConfigError::Invalid(
                     "no Discord token: set `discord_token` (ideally `{{secret_name.key}}`) in the \
-                     configuration, or the environment variable ALERTER_DISCORD_TOKEN"
+                     configuration, or the environment variable ALERTER_DISCORD_TOKEN (or, to \
+                     post only, a channel webhook: `discord_webhook_url`)"
                         .into(),
                 )),
             },
@@ -190,6 +212,18 @@ pub fn resolve(
         .unwrap_or_else(|| DEFAULT_API_BASE.into());
     let mut policy = Policy::for_api_base(&api_base)
         .map_err(|e| ConfigError::Invalid(format!("api_base_url: {e}")))?;
+    if let Some(w) = &webhook {
+        // The webhook's host joins the allow-list. Its URL is a secret: errors show it redacted.
+        Policy::for_api_base(w)
+            .and_then(|_| policy.allow_url(w))
+            .map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "discord_webhook_url: {} is not an https:// URL (http:// only to a loopback \
+                     host) without a user name",
+                    crate::policy::redact_webhook(w)
+                ))
+            })?;
+    }
     for h in &spec.allowed_hosts {
         policy
             .allow_url(h)
@@ -217,8 +251,19 @@ pub fn resolve(
         settings.insert("long_body_max_parts".into(), n.to_string());
     }
     let mut secret_map = BTreeMap::new();
-    secret_map.insert("discord_token".to_string(), token);
-    let redactor = Redactor::new(secret_map.values());
+    let mut hidden = Vec::new();
+    if let Some(t) = token {
+        secret_map.insert("discord_token".to_string(), t);
+    }
+    if let Some(w) = webhook {
+        // Its token alone too: a path or a log line may show it without the rest of the URL.
+        if let Some(t) = crate::policy::webhook_token(&w) {
+            hidden.push(t.to_string());
+        }
+        secret_map.insert("discord_webhook_url".to_string(), w);
+    }
+    hidden.extend(secret_map.values().cloned());
+    let redactor = Redactor::new(hidden.iter());
     Ok(Resolved {
         call: CallConfig {
             settings,

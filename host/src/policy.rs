@@ -348,16 +348,33 @@ impl WasiHttpHooks for EgressHooks {
     }
 }
 
-/// Scheme, host, port and path of a URI: no user info and no query (either could carry
-/// secrets).
+/// Scheme, host, port and path of a URI: no user info, no query and no webhook token (each
+/// could carry a secret).
 fn redact_uri(uri: &http::Uri) -> String {
     let host = uri.host().unwrap_or("");
     let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-    format!(
+    redact_webhook(&format!(
         "{}://{host}{port}{}",
         uri.scheme_str().unwrap_or("?"),
         uri.path()
-    )
+    ))
+}
+
+/// The token of a webhook URL (`.../webhooks/{id}/{token}`), if it is one.
+pub fn webhook_token(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("/webhooks/")?;
+    let (_, token) = rest.split_once('/')?;
+    let token = token.split(['/', '?', '#']).next()?;
+    (!token.is_empty()).then_some(token)
+}
+
+/// `url` with a webhook token (and user info) replaced by `***`.
+pub fn redact_webhook(url: &str) -> String {
+    let url = redact_userinfo(url);
+    match webhook_token(&url) {
+        Some(t) => url.replacen(t, "***", 1),
+        None => url,
+    }
 }
 
 /// `url` with anything between `://` and an `@` in its authority replaced by `***`.
@@ -384,6 +401,22 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_tokens_are_found_and_hidden() {
+        let url = "https://discord.com/api/webhooks/123456789012345678/abc-DEF_ghi?wait=true";
+        assert_eq!(webhook_token(url), Some("abc-DEF_ghi"));
+        assert_eq!(
+            redact_webhook(url),
+            "https://discord.com/api/webhooks/123456789012345678/***?wait=true"
+        );
+        assert_eq!(webhook_token("https://discord.com/api/v10/users/@me"), None);
+        let uri: http::Uri = url.parse().unwrap();
+        assert_eq!(
+            redact_uri(&uri),
+            "https://discord.com/api/webhooks/123456789012345678/***"
+        );
+    }
 
     #[test]
     fn allows_only_the_api_base_host_and_port() {

@@ -22,6 +22,10 @@ pub struct AlerterSpec {
     /// The bot token, ideally a `{{secret.key}}` reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discord_token: Option<String>,
+    /// A channel webhook URL, ideally a `{{secret.key}}` reference (it holds the webhook's
+    /// token): `post` and the hooks go through it; `ask` still needs `discord_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discord_webhook_url: Option<String>,
     /// The channel posts and asks go to unless a call names another.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_discord_channel_id: Option<String>,
@@ -56,9 +60,17 @@ impl std::fmt::Debug for AlerterSpec {
                 "[redacted]"
             }
         });
+        let webhook = self.discord_webhook_url.as_deref().map(|w| {
+            if crate::secrets::parse_reference(w).is_some() {
+                w.to_string()
+            } else {
+                crate::policy::redact_webhook(w)
+            }
+        });
         f.debug_struct("AlerterSpec")
             .field("flavor", &self.flavor)
             .field("discord_token", &token)
+            .field("discord_webhook_url", &webhook)
             .field(
                 "default_discord_channel_id",
                 &self.default_discord_channel_id,
@@ -83,6 +95,7 @@ impl Default for AlerterSpec {
         AlerterSpec {
             flavor: default_flavor(),
             discord_token: None,
+            discord_webhook_url: None,
             default_discord_channel_id: None,
             api_base_url: None,
             ask_timeout_seconds: None,

@@ -47,6 +47,10 @@ const MIN_RETRY_AFTER_S: f64 = 0.05;
 /// Upper bound for a single request's connect / first byte / between bytes waits.
 const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
 
+/// Why a webhook post is not sent again after an ambiguous failure.
+const NOT_REPEATED: &str =
+    "not retried: it may have been posted, and a webhook post cannot be deduplicated";
+
 /// How the error for a request the host's policy denied starts (see [`is_denied`]).
 pub const DENIED: &str = "request denied by the host: ";
 
@@ -82,7 +86,10 @@ pub const USER_AGENT: &str = concat!(
 pub struct Client<T: Transport> {
     transport: T,
     api_base: String,
-    authorization: String,
+    /// `Bot <token>`; `None` for a client that only posts through a webhook.
+    authorization: Option<String>,
+    /// Where `/webhooks/...` paths go (the webhook URL's origin and API prefix).
+    webhook_base: Option<String>,
     deadline_ns: u64,
     limits: RateLimiter,
     /// While set, every request shares this absolute deadline (one delivery of several parts).
@@ -94,12 +101,14 @@ pub struct Client<T: Transport> {
 }
 
 impl<T: Transport> Client<T> {
-    /// `token` must already be validated (see `config::validate_token`).
+    /// `token` must already be validated (see `config::validate_token`); an empty one makes a
+    /// client without a bot, for webhook posts only.
     pub fn new(transport: T, api_base: &str, token: &str, deadline_ms: u64) -> Self {
         Client {
             transport,
             api_base: api_base.trim_end_matches('/').to_string(),
-            authorization: format!("Bot {token}"),
+            authorization: (!token.is_empty()).then(|| format!("Bot {token}")),
+            webhook_base: None,
             deadline_ns: deadline_ms.saturating_mul(MS),
             limits: RateLimiter::new(),
             delivery_until_ns: None,
@@ -165,6 +174,49 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Send `/webhooks/...` paths to `base` (e.g. `https://discord.com/api/v10`).
+    pub fn set_webhook_base(&mut self, base: &str) {
+        self.webhook_base = Some(base.trim_end_matches('/').to_string());
+    }
+
+    /// Whether this client has a bot token.
+    pub fn has_bot(&self) -> bool {
+        self.authorization.is_some()
+    }
+
+    /// [`Client::send_json`] (or [`Client::send_form`] with files) for a request that must not
+    /// be repeated once it may have been processed: a webhook post, which has no nonce. Only a
+    /// request that surely never arrived (refused connection, 429, 502, 503) is retried; an
+    /// ambiguous failure or an unreadable 2xx is an error at once.
+    pub fn post_once<R: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &str,
+        route: &str,
+        json: &Value,
+        files: &[crate::render::FilePart],
+    ) -> Result<R, AlertError> {
+        let body = if files.is_empty() {
+            Payload::json(json)
+        } else {
+            self.form(json, files)
+        };
+        self.call_with_safety(Method::Post, path, route, Some(body), true, |r| {
+            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
+        })
+        .map(|(_, v)| v)
+    }
+
+    /// A multipart body: `json` as `payload_json`, then `files`.
+    fn form(&mut self, json: &Value, files: &[crate::render::FilePart]) -> Payload {
+        let boundary =
+            multipart::boundary(self.transport.random_u64(), self.transport.random_u64());
+        let bytes = serde_json::to_vec(json).unwrap_or_default();
+        Payload {
+            bytes: std::rc::Rc::new(multipart::encode(&bytes, files, &boundary)),
+            content_type: multipart::content_type(&boundary),
+        }
+    }
+
     /// The transport, to script it.
     #[cfg(test)]
     pub fn transport(&mut self) -> &mut T {
@@ -219,13 +271,7 @@ impl<T: Transport> Client<T> {
         json: &Value,
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
-        let boundary =
-            multipart::boundary(self.transport.random_u64(), self.transport.random_u64());
-        let bytes = serde_json::to_vec(json).unwrap_or_default();
-        let body = Payload {
-            bytes: std::rc::Rc::new(multipart::encode(&bytes, files, &boundary)),
-            content_type: multipart::content_type(&boundary),
-        };
+        let body = self.form(json, files);
         self.call_with(method, path, route, Some(body), |r| {
             serde_json::from_slice(&r.body).map_err(|e| e.to_string())
         })
@@ -254,14 +300,39 @@ impl<T: Transport> Client<T> {
         body: Option<Payload>,
         accept: impl Fn(&HttpResponse) -> Result<R, String>,
     ) -> Result<(HttpResponse, R), AlertError> {
+        self.call_with_safety(method, path, route, body, false, accept)
+    }
+
+    /// [`Client::call_with`]; with `once`, nothing that may have been processed is repeated.
+    fn call_with_safety<R>(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<Payload>,
+        once: bool,
+        accept: impl Fn(&HttpResponse) -> Result<R, String>,
+    ) -> Result<(HttpResponse, R), AlertError> {
+        let webhook = path.starts_with("/webhooks/");
+        let base = match (&self.webhook_base, webhook) {
+            (Some(b), true) => b.clone(),
+            _ => self.api_base.clone(),
+        };
+        // Never the webhook's token in an error: the path is shown without it.
+        let shown = if webhook {
+            route.to_string()
+        } else {
+            format!("{} {path}", method.as_str())
+        };
         let start = self.transport.now_ns();
         let deadline = self
             .delivery_until_ns
             .unwrap_or_else(|| start.saturating_add(self.deadline_ns));
-        let mut headers = vec![
-            ("authorization".to_string(), self.authorization.clone()),
-            ("user-agent".to_string(), USER_AGENT.to_string()),
-        ];
+        let mut headers = vec![("user-agent".to_string(), USER_AGENT.to_string())];
+        // A webhook needs no token, and the bot's must not travel to a webhook URL.
+        if let (Some(a), false) = (&self.authorization, webhook) {
+            headers.insert(0, ("authorization".to_string(), a.clone()));
+        }
         if let Some(b) = &body {
             headers.push(("content-type".into(), b.content_type.clone()));
             headers.push(("content-length".into(), b.bytes.len().to_string()));
@@ -273,7 +344,7 @@ impl<T: Transport> Client<T> {
             let now = self.transport.now_ns();
             let request = HttpRequest {
                 method,
-                url: format!("{}{}", self.api_base, path),
+                url: format!("{base}{path}"),
                 headers: headers.clone(),
                 body: body.clone(),
                 timeout_ns: REQUEST_TIMEOUT_NS.min(deadline.saturating_sub(now)).max(MS),
@@ -282,8 +353,13 @@ impl<T: Transport> Client<T> {
             attempt += 1;
             let response = match outcome {
                 Ok(r) => r,
-                Err(TransportError::Failed(why)) => {
-                    let what = format!("{} {}: {why}", method.as_str(), path);
+                Err(TransportError::Failed(why)) if once => {
+                    return Err(AlertError::Transport(format!(
+                        "{shown}: {why}; {NOT_REPEATED}"
+                    )))
+                }
+                Err(TransportError::Failed(why) | TransportError::NotSent(why)) => {
+                    let what = format!("{shown}: {why}");
                     self.backoff(attempt, deadline, || AlertError::Transport(what.clone()))?;
                     continue;
                 }
@@ -299,6 +375,13 @@ impl<T: Transport> Client<T> {
             match response.status {
                 200..=299 => match accept(&response) {
                     Ok(v) => return Ok((response, v)),
+                    Err(e) if once => {
+                        return Err(AlertError::Transport(format!(
+                            "{route} answered {} but its answer was unreadable ({e}); the message \
+                             was probably posted; {NOT_REPEATED}",
+                            response.status
+                        )))
+                    }
                     Err(e) => {
                         let what =
                             format!("unreadable {} answer from {route}: {e}", response.status);
@@ -316,6 +399,11 @@ impl<T: Transport> Client<T> {
                     // No usable wait in the answer: back off as after a server error.
                     None => self.backoff(attempt, deadline, || rate_limit_error(&response, 0))?,
                 },
+                // Bad gateway and unavailable: Discord never got the request.
+                502 | 503 if once => {
+                    self.backoff(attempt, deadline, || api_error(&response))?;
+                }
+                _ if once => return Err(api_error(&response)),
                 status if is_transient(status, &response) => {
                     self.backoff(attempt, deadline, || api_error(&response))?;
                 }

@@ -103,8 +103,11 @@ pub enum TransportError {
     Denied(String),
     /// The URL or request could not be formed: never retried.
     Invalid(String),
-    /// Connection refused or reset, DNS, timeout, a response cut short: retried.
+    /// Reset, timeout, a response cut short: the request may have been processed. Retried,
+    /// except a request that must not be repeated (a webhook post).
     Failed(String),
+    /// Connection refused, DNS, connect timeout: the request never left. Always retried.
+    NotSent(String),
 }
 
 /// What the Discord logic needs from its environment: HTTP, a monotonic clock, sleeping, the

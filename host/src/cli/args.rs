@@ -151,6 +151,9 @@ pub struct RegisterArgs {
     /// Bot token; use a `{{secret_name.key}}` reference (a literal is stored with a warning).
     #[arg(long = "discord_token", alias = "discord-token")]
     pub discord_token: Option<String>,
+    /// A channel webhook URL, ideally `{{secret.key}}`: post without a bot.
+    #[arg(long = "discord_webhook_url", alias = "discord-webhook-url")]
+    pub discord_webhook_url: Option<String>,
     #[arg(
         long = "default_discord_channel_id",
         alias = "default-discord-channel-id"

@@ -127,6 +127,7 @@ pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
     let spec = AlerterSpec {
         flavor: r.flavor.clone(),
         discord_token,
+        discord_webhook_url: r.discord_webhook_url.clone(),
         default_discord_channel_id: r.default_discord_channel_id.clone(),
         api_base_url: r.api_base_url.clone(),
         ask_timeout_seconds: r.ask_timeout_seconds,
@@ -208,6 +209,13 @@ fn masked_spec(spec: &AlerterSpec) -> serde_json::Value {
         .is_some_and(config::is_plain_token)
     {
         v["discord_token"] = serde_json::json!("********");
+    }
+    if let Some(w) = spec
+        .discord_webhook_url
+        .as_deref()
+        .filter(|w| alerter_host::secrets::parse_reference(w).is_none())
+    {
+        v["discord_webhook_url"] = serde_json::json!(alerter_host::policy::redact_webhook(w));
     }
     v
 }
