@@ -162,7 +162,9 @@ function fromWaitStatus(s) {
 
 /**
  * @param {object} o
- * @param {string} o.token            the bot token (kept in secrets.js, revealed to the guest)
+ * @param {string} [o.token]          the bot token (kept in secrets.js, revealed to the guest)
+ * @param {string} [o.webhookUrl]     a channel webhook URL: posts without a bot (also a secret;
+ *   put its host in allowedHosts)
  * @param {string} [o.apiBaseUrl]     default https://discord.com/api/v10
  * @param {string} [o.defaultChannelId]
  * @param {string[]} o.allowedHosts   where the component may connect, enforced on every request:
@@ -172,6 +174,7 @@ function fromWaitStatus(s) {
  */
 export function createAlerter({
   token,
+  webhookUrl,
   apiBaseUrl,
   defaultChannelId,
   allowedHosts,
@@ -184,7 +187,9 @@ export function createAlerter({
     ask_timeout_seconds: askTimeoutSeconds,
     delivery_deadline_seconds: deliveryDeadlineSeconds,
   };
-  const secrets = { discord_token: token };
+  const secrets = {};
+  if (token !== undefined) secrets.discord_token = token;
+  if (webhookUrl !== undefined) secrets.discord_webhook_url = webhookUrl;
   const hosts = [...(allowedHosts ?? [])];
 
   const call = (fn, ...args) => {

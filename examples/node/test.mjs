@@ -116,6 +116,25 @@ test('post delivers a structured message as an embed', async () => {
   );
 });
 
+test('a file rides along and shows in the embed; a webhook posts without a bot', async () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+  const receipt = alerterFor().post(
+    { title: 'Loss curve', body: 'epoch 12', images: ['attachment://loss.png'] },
+    { attachments: [{ filename: 'loss.png', data: png }] },
+  );
+  const msg = await storedMessage(receipt.messageIds[0]);
+  const url = msg.embeds[0].image.url;
+  assert.match(url, /\/_emulator\/files\/.*\/loss\.png$/);
+  const served = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  assert.deepEqual([...served], [...png], 'the bytes arrive unchanged');
+
+  const hook = await control('POST', `/channels/${emu.channel}/webhooks`, { name: 'CI' });
+  const viaHook = createAlerter({ webhookUrl: hook.url, allowedHosts: [emu.host] }).post('deployed v3', {});
+  const posted = await storedMessage(viaHook.messageIds[0]);
+  assert.equal(posted.webhook_id, hook.id);
+  assert.equal(posted.content, 'deployed v3');
+});
+
 test('ask is approved by a human replying LGTM', async () => {
   const alice = await control('POST', '/users', { username: 'alice', bot: false });
   const marker = `Deploy model v3? [${Date.now()}]`;

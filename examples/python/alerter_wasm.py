@@ -249,6 +249,7 @@ class Alerter:
         wasm_path: str,
         *,
         token: Optional[str],
+        webhook_url: Optional[str] = None,
         api_base_url: Optional[str] = None,
         default_channel_id: Optional[str] = None,
         ask_timeout_seconds: Optional[float] = None,
@@ -269,6 +270,8 @@ class Alerter:
         }
         self._config = {k: str(v) for k, v in settings.items() if v is not None}
         self._secrets = {} if token is None else {"discord_token": token}
+        if webhook_url is not None:  # a channel webhook: posts without a bot
+            self._secrets["discord_webhook_url"] = webhook_url
         self._handles: dict[int, str] = {}  # secret resource rep -> key
         self._next_rep = 1
         self._lock = threading.Lock()

@@ -149,6 +149,25 @@ class AlerterInPython(unittest.TestCase):
             [("accuracy", "0.93"), ("epochs", "12"), ("early_stop", "false")],
         )
 
+    def test_1b_a_file_rides_along_and_a_webhook_posts_without_a_bot(self) -> None:
+        png = b"\x89PNG\r\n\x1a\n\x01\x02\x03"
+        receipt = self.alerter().post(
+            {"title": "Loss curve", "body": "epoch 12", "images": ["attachment://loss.png"]},
+            attachments=[{"filename": "loss.png", "data": png}],
+        )
+        stored = self.emu.control("GET", f"/channels/{self.emu.channel}/messages")
+        msg = next(m for m in stored if m["id"] == receipt["message_ids"][0])
+        url = msg["embeds"][0]["image"]["url"]
+        self.assertTrue(url.endswith("/loss.png"), url)
+        with urllib.request.urlopen(url, timeout=10) as res:
+            self.assertEqual(res.read(), png)
+        hook = self.emu.control("POST", f"/channels/{self.emu.channel}/webhooks", {"name": "CI"})
+        via_hook = self.alerter(token=None, webhook_url=hook["url"]).post("deployed v3")
+        stored = self.emu.control("GET", f"/channels/{self.emu.channel}/messages")
+        posted = next(m for m in stored if m["id"] == via_hook["message_ids"][0])
+        self.assertEqual(posted["webhook_id"], hook["id"])
+        self.assertEqual(posted["content"], "deployed v3")
+
     def test_2_ask_approved_by_reply(self) -> None:
         alice = self.emu.control("POST", "/users", {"username": "alice", "bot": False})
         marker = f"Deploy model v3? [{time.time_ns()}]"
