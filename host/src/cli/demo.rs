@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use alerter_host::config::{self, AlerterSpec};
 use alerter_host::types::{
-    AlerterMessage, AskSettings, Message, MetadataEntry, MetadataValue, Params, Payload,
+    AlerterMessage, AskSettings, Attachment, Message, MetadataEntry, MetadataValue, Params, Payload,
 };
 use alerter_host::{Runtime, SecretStore};
 
@@ -82,7 +82,7 @@ pub async fn demo() -> Result<Outcome, Failure> {
             MetadataEntry { key: "epochs".into(), value: MetadataValue::Integer(12) },
             MetadataEntry { key: "severity".into(), value: MetadataValue::Text("success".into()) },
         ],
-        images: vec![],
+        images: vec!["attachment://loss.png".into()],
     });
     let params = Params {
         payload: Some(Payload {
@@ -90,6 +90,13 @@ pub async fn demo() -> Result<Outcome, Failure> {
             step_name: Some("evaluate".into()),
             stack_name: Some("local".into()),
         }),
+        // The plot the pipeline just drew, uploaded with the alert and shown inside it.
+        attachments: vec![Attachment {
+            filename: "loss.png".into(),
+            content_type: Some("image/png".into()),
+            description: Some("training loss per epoch".into()),
+            data: super::plot::loss_curve_png(),
+        }],
         ..Params::default()
     };
     let started = std::time::Instant::now();
@@ -99,7 +106,32 @@ pub async fn demo() -> Result<Outcome, Failure> {
         started.elapsed(),
         receipt.message_ids.join(", ")
     );
-    println!("4. The channel now shows:");
+    // A long training log: one message with its head and tail, and the whole log as a file.
+    let log: String = (1..=4000)
+        .map(|i| {
+            format!(
+                "epoch {:03} step {i:05} loss {:.4}\n",
+                i / 100 + 1,
+                2.0 / f64::from(i)
+            )
+        })
+        .collect::<String>()
+        + "RuntimeError: CUDA out of memory (tried to allocate 2.00 GiB)";
+    let log_message = Message::Structured(AlerterMessage {
+        title: Some("Training log of run 42".into()),
+        body: Some(log.clone()),
+        metadata: vec![],
+        images: vec![],
+    });
+    let log_receipt = runtime
+        .post(&resolved.call, &log_message, &Params::default())
+        .await?;
+    println!(
+        "4. Posted a {} KB log as {} message with the whole log attached",
+        log.len() / 1000,
+        log_receipt.message_ids.len()
+    );
+    println!("   The channel now shows:");
     for m in emu.messages(&receipt.channel_id) {
         output::stored_message(&m);
     }
@@ -153,7 +185,7 @@ pub async fn demo() -> Result<Outcome, Failure> {
         answer.keyword.as_deref().unwrap_or(""),
         answer.answered_at
     );
-    if let Some(q) = emu.messages(&receipt.channel_id).get(1) {
+    if let Some(q) = emu.messages(&receipt.channel_id).get(known) {
         println!("   The question now reads:");
         output::stored_message(q);
     }

@@ -17,6 +17,8 @@ mod demo;
 mod manage;
 mod message;
 mod output;
+#[cfg(feature = "emulator")]
+mod plot;
 
 use clap::Parser;
 

@@ -178,9 +178,20 @@ pub fn stored_message(m: &serde_json::Value) {
             println!("   │ ▌ {t}");
         }
         if let Some(d) = e["description"].as_str() {
-            for line in d.lines() {
+            // A long excerpt: its first and last lines are enough to see.
+            let lines: Vec<&str> = d.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if lines.len() > 12 && (4..lines.len() - 4).contains(&i) {
+                    if i == 4 {
+                        println!("   │ ▌ ... ({} more lines)", lines.len() - 8);
+                    }
+                    continue;
+                }
                 println!("   │ ▌ {line}");
             }
+        }
+        if let Some(url) = e["image"]["url"].as_str() {
+            println!("   │ ▌ [image] {url}");
         }
         for f in e["fields"].as_array().into_iter().flatten() {
             println!(
@@ -189,6 +200,14 @@ pub fn stored_message(m: &serde_json::Value) {
                 f["value"].as_str().unwrap_or("")
             );
         }
+    }
+    for a in m["attachments"].as_array().into_iter().flatten() {
+        println!(
+            "   │ [file] {} ({} bytes) {}",
+            a["filename"].as_str().unwrap_or("?"),
+            a["size"],
+            a["url"].as_str().unwrap_or("")
+        );
     }
     println!(
         "   └─ pinged: everyone={} users={} roles={}",
