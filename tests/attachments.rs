@@ -75,7 +75,7 @@ async fn a_170_kb_log_arrives_whole_in_one_message_under_discords_pace() {
         started.elapsed()
     );
     let stored = emu.messages(&emu.default_channel_id());
-    assert!(stored.len() <= 3, "{} messages", stored.len());
+    assert_eq!(stored.len(), 1, "{} messages", stored.len());
     let first = &stored[0];
     let description = first["embeds"][0]["description"].as_str().unwrap();
     assert!(description.starts_with("epoch 00000"), "{description}");
@@ -249,6 +249,14 @@ async fn a_post_cut_short_names_its_parts_and_a_keyed_retry_posts_only_the_rest(
     assert!(line.contains("only 2 of 5 parts were posted"), "{line}");
     assert!(line.contains(&first_two.join(", ")), "{line}");
     assert!(line.contains("--key"), "{line}");
+    let partial = stdout_json(&o);
+    assert_eq!(partial["complete"], false);
+    assert_eq!(partial["parts"], 5);
+    assert_eq!(
+        receipt_ids(&partial),
+        first_two,
+        "--json prints the ids made"
+    );
     // Retried with the same key: the two made are returned, the three missing are created.
     let o = run_async(&home, &args, None).await;
     assert_exit(&o, 0);
@@ -379,5 +387,65 @@ async fn an_ask_in_a_thread_is_answered_there() {
     assert_eq!(answer["decision"], "approved");
     assert_eq!(answer["responder"]["username"], "alice");
     assert_eq!(answer["channel_id"], thread.as_str());
+    assert_clean(&emu, &emu.token());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_upload_fits_the_sandbox_and_too_much_is_refused_before_reading() {
+    let emu = Emulator::start(Options {
+        max_file_bytes: 12 << 20,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let home = scratch("attach-large");
+    let cfg = config_with(
+        &emu,
+        &home,
+        Some(&emu.token()),
+        "max_attachment_bytes = 12582912",
+    );
+    let cfg = cfg.to_str().unwrap();
+    // 2 x 11 MiB: the component holds them and their form (about 44 MiB) within its 64 MiB.
+    let a: Vec<u8> = (0..11u32 << 20).map(|i| (i % 251) as u8).collect();
+    let big_a = write(&home, "a.bin", &a);
+    let big_b = write(&home, "b.bin", &a[..(11 << 20) - 7]);
+    let o = run_async(
+        &home,
+        &[
+            "--config",
+            cfg,
+            "post",
+            "--body",
+            "two big files",
+            "--attach",
+            &big_a,
+            "--attach",
+            &big_b,
+        ],
+        None,
+    )
+    .await;
+    assert_exit(&o, 0);
+    let stored = emu.messages(&emu.default_channel_id());
+    let files = attachments(&stored[0]);
+    assert_eq!(files.len(), 2);
+    let (_, got) = emu.attachment(files[0]["id"].as_str().unwrap()).unwrap();
+    assert_eq!(got, a, "11 MiB arrive byte for byte");
+    // Three of them add up past 25 MiB: refused before anything is read or sent.
+    let before = emu.requests().len();
+    let big_c = write(&home, "c.bin", &a);
+    let o = run_async(
+        &home,
+        &[
+            "--config", cfg, "post", "--body", "x", "--attach", &big_a, "--attach", &big_b,
+            "--attach", &big_c,
+        ],
+        None,
+    )
+    .await;
+    assert_exit(&o, 2);
+    assert!(error_line(&o).contains("add up to"), "{}", error_line(&o));
+    assert_eq!(emu.requests().len(), before);
     assert_clean(&emu, &emu.token());
 }

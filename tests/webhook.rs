@@ -122,3 +122,36 @@ async fn the_environment_alone_configures_a_webhook_job_and_ask_is_refused() {
     );
     assert_webhook_clean(&emu);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registered_webhook_is_read_from_stdin_and_never_shown() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let hook = emu.add_webhook(&emu.default_channel_id(), "CI");
+    let home = scratch("webhook-register");
+    let o = run(
+        &home,
+        &[
+            "register",
+            "ci",
+            "--flavor=discord",
+            "--discord_webhook_url",
+            "-",
+        ],
+        Some(&format!("{}\n", hook.url)),
+    );
+    assert_exit(&o, 0);
+    let o = run(&home, &["describe", "ci", "--json"], None);
+    assert_exit(&o, 0);
+    assert!(!stdout(&o).contains(&hook.token), "{}", stdout(&o));
+    let o = run(
+        &home,
+        &["--alerter", "ci", "post", "--body", "from the registry"],
+        None,
+    );
+    assert_exit(&o, 0);
+    assert!(emu
+        .messages(&emu.default_channel_id())
+        .iter()
+        .any(|m| m["content"] == "from the registry"));
+    assert_webhook_clean(&emu);
+}

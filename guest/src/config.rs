@@ -167,7 +167,27 @@ pub fn parse_webhook(url: &str) -> Result<Webhook, AlertError> {
             keys::WEBHOOK_URL
         ))
     };
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    if let Some(rest) = url.strip_prefix("http://") {
+        // Plain http only to this machine (the emulator, a local proxy): the URL is a secret.
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host == "[::1]"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(bad(
+                "plain http:// would send its token unencrypted: use https://",
+            ));
+        }
+    } else if !url.starts_with("https://") {
         return Err(bad("it must start with https://"));
     }
     let Some((prefix, rest)) = url.split_once("/webhooks/") else {
@@ -269,6 +289,8 @@ mod tests {
             "https://discord.com/api/webhooks/123456789012345678/",
             "https://discord.com/api/webhooks/123456789012345678/secret token",
             "https://discord.com/api/webhooks/123456789012345678/secrettoken/extra",
+            "http://discord.com/api/webhooks/123456789012345678/secrettoken",
+            "http://127.0.0.1.evil.example/api/webhooks/123456789012345678/secrettoken",
         ] {
             match parse_webhook(bad) {
                 Err(AlertError::InvalidConfig(m)) => assert!(!m.contains("secret"), "{m}"),

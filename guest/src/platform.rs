@@ -14,7 +14,7 @@ use wasip2::io::streams::StreamError;
 
 use crate::bindings::{config_store, reveal, secrets, AlertError};
 use crate::config::{self, Settings};
-use crate::discord::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use crate::discord::{redact_url, HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::service::Service;
 
 /// Build a [`Service`] from the host's config and secrets, then run `f` with it; notices held
@@ -115,7 +115,7 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
     } else {
         return Err(TransportError::Invalid(format!(
             "unsupported URL scheme in {}",
-            request.url
+            redact_url(&request.url)
         )));
     };
     let (authority, path) = match rest.find('/') {
@@ -136,8 +136,9 @@ fn send(request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         Method::Put => WasiMethod::Put,
         Method::Patch => WasiMethod::Patch,
     };
-    let invalid =
-        |what: &str| TransportError::Invalid(format!("invalid {what} in {}", request.url));
+    let invalid = |what: &str| {
+        TransportError::Invalid(format!("invalid {what} in {}", redact_url(&request.url)))
+    };
     out.set_method(&method).map_err(|()| invalid("method"))?;
     out.set_scheme(Some(&scheme))
         .map_err(|()| invalid("scheme"))?;

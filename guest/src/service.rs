@@ -131,8 +131,11 @@ impl<T: Transport> Service<T> {
         params: &Params,
     ) -> Result<PostReceipt, AlertError> {
         if let Some(w) = self.webhook.clone() {
-            let own_channel = params.channel_id.is_none() && params.thread_name.is_none();
-            if own_channel || !self.client.has_bot() {
+            // What only the bot can do goes through the bot when there is one.
+            let webhook_can = params.channel_id.is_none()
+                && params.thread_name.is_none()
+                && params.idempotency_key.is_none();
+            if webhook_can || !self.client.has_bot() {
                 return self.post_via_webhook(&w, doc, params);
             }
         }
@@ -197,12 +200,13 @@ impl<T: Transport> Service<T> {
             part.nonce = None;
             part.enforce_nonce = None;
             part.message_reference = None;
-            let json = serde_json::to_value(&part)
-                .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
-            match self
-                .client
-                .post_once::<MessageRef>(&path, &route, &json, &part.files)
-            {
+            let sent = serde_json::to_value(&part)
+                .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))
+                .and_then(|json| {
+                    self.client
+                        .post_once::<MessageRef>(&path, &route, &json, &part.files)
+                });
+            match sent {
                 Ok(m) => {
                     channel = m.channel_id;
                     ids.push(m.id);
@@ -253,15 +257,30 @@ impl<T: Transport> Service<T> {
         let mut parts = render::render(doc, &mentions, &now)?;
         let max = self.settings.long_body_max_parts;
         if max > 0 && parts.len() > max {
-            if let Some((short, mut file)) = long::attach_long_text(doc) {
-                if files.iter().any(|f| f.filename == file.filename) {
-                    file.filename = format!("alert-{}", file.filename);
+            let taken: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+            if let Some((short, file)) = long::attach_long_text(doc, &taken) {
+                // Only when it helps: many fields, not a long text, can make the parts too.
+                let fewer = render::render(&short, &mentions, &now)?;
+                if fewer.len() < parts.len() {
+                    parts = fewer;
+                    files.push(file);
                 }
-                parts = render::render(&short, &mentions, &now)?;
-                files.push(file);
             }
         }
         files::check_files(&files, self.settings.max_attachment_bytes)?;
+        // Discord resolves `attachment://` only against the files of the same message.
+        if let Some(late) = parts.iter().skip(1).find_map(|p| {
+            p.embeds
+                .iter()
+                .filter_map(|e| e.image.as_ref())
+                .find(|i| i.url.starts_with("attachment://"))
+        }) {
+            return Err(AlertError::InvalidInput(format!(
+                "the image {} would land in a later message than its file, where Discord cannot \
+                 show it: attach fewer images, or shorten the alert",
+                late.url
+            )));
+        }
         if !files.is_empty() {
             parts[0].attach(files);
         }
@@ -321,10 +340,7 @@ impl<T: Transport> Service<T> {
                 match self.start_thread(channel, &ids[0], name) {
                     Ok(t) => thread = Some(t),
                     Err(e) => {
-                        outcome = Err(AlertError::Transport(format!(
-                            "the thread could not be started: {}",
-                            short(&e)
-                        )));
+                        outcome = Err(thread_failed(e));
                         break;
                     }
                 }
@@ -429,6 +445,36 @@ impl<T: Transport> Service<T> {
             bot_name: me.username,
             channel,
         })
+    }
+}
+
+/// A failure to start the alert's thread, said so in its text, keeping its kind (and a rate
+/// limit's wait).
+fn thread_failed(e: AlertError) -> AlertError {
+    let why = |m: &str| format!("the thread could not be started: {m}");
+    match e {
+        AlertError::RateLimited(mut r) => {
+            r.message = why(&r.message);
+            AlertError::RateLimited(r)
+        }
+        AlertError::Transport(m) => AlertError::Transport(why(&m)),
+        AlertError::Unauthorized(mut a) => {
+            a.message = why(&a.message);
+            AlertError::Unauthorized(a)
+        }
+        AlertError::Forbidden(mut a) => {
+            a.message = why(&a.message);
+            AlertError::Forbidden(a)
+        }
+        AlertError::NotFound(mut a) => {
+            a.message = why(&a.message);
+            AlertError::NotFound(a)
+        }
+        AlertError::Api(mut a) => {
+            a.message = why(&a.message);
+            AlertError::Api(a)
+        }
+        other => other,
     }
 }
 

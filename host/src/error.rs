@@ -112,8 +112,9 @@ pub fn describe(e: &AlertError) -> String {
         ),
         AlertError::Transport(m) => format!("could not reach Discord: {m}"),
         AlertError::Incomplete(i) => format!(
-            "only {} of {} parts were posted (message ids {}{}) before one failed: {}; run it \
-             again with the same idempotency key (--key) to post the rest",
+            "only {} of {} parts were posted (message ids {}{}) before one failed: {}; a post \
+             made with an idempotency key (--key) posts only the rest when run again with the \
+             same key, while one without a key would post every part again",
             i.message_ids.len(),
             i.parts,
             i.message_ids.join(", "),

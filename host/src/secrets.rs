@@ -169,7 +169,14 @@ impl Redactor {
                     .strip_prefix("Bot ")
                     .or_else(|| s.strip_prefix("Bearer "))
                     .map(str::trim);
-                [Some(s.to_string()), bare.map(str::to_string)]
+                // A webhook URL's token alone too: the flavor rewrites the URL's path
+                // (`/api/webhooks` to `/api/v10/webhooks`), so the whole URL may never appear.
+                let webhook = crate::policy::webhook_token(s);
+                [
+                    Some(s.to_string()),
+                    bare.map(str::to_string),
+                    webhook.map(str::to_string),
+                ]
             })
             .flatten()
             .filter(|s| s.len() >= 4)
@@ -226,6 +233,21 @@ mod tests {
         assert!(store.delete("discord_secret").unwrap());
         assert!(!store.delete("discord_secret").unwrap());
         let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn a_webhook_urls_token_is_hidden_even_without_the_rest_of_the_url() {
+        let url = "https://discord.com/api/webhooks/123456789012345678/hook-SECRET_tok".to_string();
+        let r = Redactor::new([&url]);
+        // The flavor's own form of the URL, and the token alone.
+        let shown = r.redact(
+            "POST https://discord.com/api/v10/webhooks/123456789012345678/hook-SECRET_tok?wait=true; hook-SECRET_tok",
+        );
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("/webhooks/123456789012345678/[redacted]"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ use errors::{is_transient, rate_limit_error, retry_after_header_ms, ErrorBody};
 use notices::{Line, Notices, SUPPRESSED};
 
 pub use errors::{api_error, short};
-pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+pub use transport::{redact_url, HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000_000_000;
@@ -46,6 +46,12 @@ const MAX_BACKOFF_NS: u64 = 8 * SEC;
 const MIN_RETRY_AFTER_S: f64 = 0.05;
 /// Upper bound for a single request's connect / first byte / between bytes waits.
 const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
+
+/// How long one attempt may take: [`REQUEST_TIMEOUT_NS`], plus a second per MiB of body (a
+/// 25 MiB upload at 1 MiB/s still fits). The delivery deadline bounds it in any case.
+fn request_timeout(body_bytes: usize) -> u64 {
+    REQUEST_TIMEOUT_NS.saturating_add((body_bytes as u64 >> 20).saturating_mul(SEC))
+}
 
 /// Why a webhook post is not sent again after an ambiguous failure.
 const NOT_REPEATED: &str =
@@ -186,8 +192,8 @@ impl<T: Transport> Client<T> {
 
     /// [`Client::send_json`] (or [`Client::send_form`] with files) for a request that must not
     /// be repeated once it may have been processed: a webhook post, which has no nonce. Only a
-    /// request that surely never arrived (refused connection, 429, 502, 503) is retried; an
-    /// ambiguous failure or an unreadable 2xx is an error at once.
+    /// request that surely never arrived (a refused connection, a 429) is retried; anything
+    /// else, even a 5xx or an unreadable 2xx, is an error at once.
     pub fn post_once<R: serde::de::DeserializeOwned>(
         &mut self,
         path: &str,
@@ -347,7 +353,9 @@ impl<T: Transport> Client<T> {
                 url: format!("{base}{path}"),
                 headers: headers.clone(),
                 body: body.clone(),
-                timeout_ns: REQUEST_TIMEOUT_NS.min(deadline.saturating_sub(now)).max(MS),
+                timeout_ns: request_timeout(body.as_ref().map_or(0, |b| b.len()))
+                    .min(deadline.saturating_sub(now))
+                    .max(MS),
             };
             let outcome = self.transport.send(&request);
             attempt += 1;
@@ -399,10 +407,7 @@ impl<T: Transport> Client<T> {
                     // No usable wait in the answer: back off as after a server error.
                     None => self.backoff(attempt, deadline, || rate_limit_error(&response, 0))?,
                 },
-                // Bad gateway and unavailable: Discord never got the request.
-                502 | 503 if once => {
-                    self.backoff(attempt, deadline, || api_error(&response))?;
-                }
+                // Even a 502 or 503 may follow a request Discord processed.
                 _ if once => return Err(api_error(&response)),
                 status if is_transient(status, &response) => {
                     self.backoff(attempt, deadline, || api_error(&response))?;

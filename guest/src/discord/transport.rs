@@ -44,6 +44,19 @@ pub struct HttpRequest {
     pub timeout_ns: u64,
 }
 
+/// `url` with a webhook's token (`/webhooks/{id}/{token}`) replaced by `[redacted]`: the one
+/// secret a URL the flavor builds can hold.
+pub fn redact_url(url: &str) -> String {
+    let Some((head, rest)) = url.split_once("/webhooks/") else {
+        return url.to_string();
+    };
+    let Some((id, after)) = rest.split_once('/') else {
+        return url.to_string();
+    };
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    format!("{head}/webhooks/{id}/[redacted]{}", &after[end..])
+}
+
 impl std::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -60,7 +73,7 @@ impl std::fmt::Debug for HttpRequest {
             .collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
-            .field("url", &self.url)
+            .field("url", &redact_url(&self.url))
             .field("headers", &headers)
             .field(
                 "body",
@@ -148,6 +161,21 @@ mod tests {
         assert!(
             shown.contains("[redacted]") && shown.contains("DiscordBot"),
             "{shown}"
+        );
+        let hook = HttpRequest {
+            url: "https://discord.com/api/v10/webhooks/123/hook.SECRET?wait=true".into(),
+            headers: vec![],
+            ..r
+        };
+        let shown = format!("{hook:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("/webhooks/123/[redacted]?wait=true"),
+            "{shown}"
+        );
+        assert_eq!(
+            redact_url("https://x/api/v10/users/@me"),
+            "https://x/api/v10/users/@me"
         );
     }
 }

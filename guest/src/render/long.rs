@@ -13,18 +13,25 @@ pub const EXCERPT: usize = 3000;
 pub const PLAIN_EXCERPT: usize = 1400;
 
 /// `doc` with its longest text replaced by an excerpt or a note, and that text whole as a
-/// file; `None` when the document has no body or plain text to move.
-pub fn attach_long_text(doc: &Document) -> Option<(Document, FilePart)> {
+/// file named so as not to clash with `taken`; `None` when the document has no body or plain
+/// text too long to show.
+pub fn attach_long_text(doc: &Document, taken: &[&str]) -> Option<(Document, FilePart)> {
     let mut short = doc.clone();
     let plain_only = doc.body.is_none() && doc.lead.is_none();
     if let (true, Some(text)) = (plain_only, &doc.plain) {
-        let name = file_name(doc, "message.txt");
+        if len(text) <= PLAIN_EXCERPT {
+            return None;
+        }
+        let name = file_name(doc, "message.txt", taken);
         let file = FilePart::text(&name, file_text(doc, text));
         short.plain = Some(excerpt(text, PLAIN_EXCERPT, &name, &file));
         return Some((short, file));
     }
     let body = doc.body.as_ref()?;
-    let name = file_name(doc, "body.txt");
+    if len(body) <= EXCERPT {
+        return None;
+    }
+    let name = file_name(doc, "body.txt", taken);
     let file = FilePart::text(&name, file_text(doc, body));
     short.body = Some(if doc.lead.is_some() {
         format!(
@@ -38,10 +45,16 @@ pub fn attach_long_text(doc: &Document) -> Option<(Document, FilePart)> {
     Some((short, file))
 }
 
-fn file_name(doc: &Document, default: &str) -> String {
-    doc.body_file
+/// The file's name: the document's choice, else `default`; `alert-` in front while taken.
+fn file_name(doc: &Document, default: &str, taken: &[&str]) -> String {
+    let mut name = doc
+        .body_file
         .as_ref()
-        .map_or_else(|| default.to_string(), |(n, _)| n.clone())
+        .map_or_else(|| default.to_string(), |(n, _)| n.clone());
+    while taken.contains(&name.as_str()) {
+        name = format!("alert-{name}");
+    }
+    name
 }
 
 fn file_text<'a>(doc: &'a Document, shown: &'a str) -> &'a str {
@@ -62,7 +75,7 @@ pub fn excerpt(text: &str, room: usize, file_name: &str, file: &FilePart) -> Str
     if len(text) <= room {
         return text.to_string();
     }
-    let note_room = 120;
+    let note_room = 100 + len(file_name);
     let lines: Vec<&str> = text.lines().collect();
     let head_room = (room - note_room) / 3;
     let tail_room = room - note_room - head_room;
@@ -87,10 +100,13 @@ pub fn excerpt(text: &str, room: usize, file_name: &str, file: &FilePart) -> Str
     tail.reverse();
     let mut head_text = head.join("\n");
     let mut tail_text = tail.join("\n");
-    // One line longer than the room: keep its start (head) or its end (tail).
-    if head.is_empty() && tail.is_empty() {
-        head_text = take_units(text, head_room).to_string();
-        tail_text = last_units(text, tail_room).to_string();
+    // A line longer than the room: keep the start of the first (head) and the end of the
+    // last (tail), where the failure is.
+    if head.is_empty() {
+        head_text = take_units(lines.first().copied().unwrap_or(""), head_room).to_string();
+    }
+    if tail.is_empty() {
+        tail_text = last_units(lines.last().copied().unwrap_or(""), tail_room).to_string();
     }
     let omitted = lines.len().saturating_sub(head.len() + tail.len());
     let fences = |ls: &[&str]| {
@@ -146,7 +162,7 @@ mod tests {
             body: Some(text.clone()),
             ..Document::default()
         };
-        let (short, file) = attach_long_text(&doc).expect("a body to move");
+        let (short, file) = attach_long_text(&doc, &[]).expect("a body to move");
         assert_eq!(file.filename, "body.txt");
         assert_eq!(&**file.data, text.as_bytes(), "the file is the whole text");
         let body = short.body.unwrap();
@@ -176,17 +192,23 @@ mod tests {
     fn a_lead_keeps_the_message_and_the_body_becomes_a_note() {
         let doc = Document {
             lead: Some("ValueError: loss is NaN".into()),
-            body: Some("**Full traceback**\n```python\nTraceback...\n```".into()),
+            body: Some(format!(
+                "**Full traceback**\n```python\n{}\n```",
+                "Traceback...\n".repeat(400)
+            )),
             body_file: Some(("traceback.txt".into(), "Traceback...".into())),
             ..Document::default()
         };
-        let (short, file) = attach_long_text(&doc).unwrap();
+        let (short, file) = attach_long_text(&doc, &["traceback.txt"]).unwrap();
         assert_eq!(short.lead, doc.lead);
         assert_eq!(
             short.body.as_deref(),
-            Some("*The whole text is attached: `traceback.txt` (1 lines, 1 KiB).*")
+            Some("*The whole text is attached: `alert-traceback.txt` (1 lines, 1 KiB).*")
         );
-        assert_eq!(file.filename, "traceback.txt");
+        assert_eq!(
+            file.filename, "alert-traceback.txt",
+            "a name the caller's files took"
+        );
         assert_eq!(&**file.data, b"Traceback...");
     }
 
@@ -197,11 +219,32 @@ mod tests {
             plain: Some(text.clone()),
             ..Document::default()
         };
-        let (short, file) = attach_long_text(&doc).unwrap();
+        let (short, file) = attach_long_text(&doc, &[]).unwrap();
         assert_eq!(file.filename, "message.txt");
         let p = short.plain.unwrap();
         assert!(len(&p) <= PLAIN_EXCERPT, "{}", len(&p));
         assert!(p.starts_with("xxx") && p.ends_with("xxx"));
-        assert!(attach_long_text(&Document::default()).is_none());
+        assert!(attach_long_text(&Document::default(), &[]).is_none());
+        let short = Document {
+            body: Some("fits".into()),
+            ..Document::default()
+        };
+        assert!(attach_long_text(&short, &[]).is_none(), "nothing to gain");
+    }
+
+    #[test]
+    fn a_last_line_longer_than_the_room_keeps_its_end_and_the_note_fits() {
+        // Non-ASCII and surrogate pairs at the cuts, and the longest file name.
+        let text = format!(
+            "first line\n{}\n{}ValueError: 💥",
+            "ok\n".repeat(2000),
+            "é".repeat(5000)
+        );
+        let name = "n".repeat(100);
+        let file = FilePart::text(&name, &text);
+        let e = excerpt(&text, EXCERPT, &name, &file);
+        assert!(len(&e) <= EXCERPT, "{}", len(&e));
+        assert!(e.starts_with("first line"), "{e}");
+        assert!(e.ends_with("ValueError: 💥"), "{e}");
     }
 }

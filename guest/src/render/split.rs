@@ -31,6 +31,9 @@ fn is_joiner(c: char) -> bool {
 pub fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = text;
+    // Counted once and then kept up to date: counting the rest anew for each chunk made a
+    // long log quadratic.
+    let mut rest_len = len(text);
     let mut reopen: Option<String> = None;
     while !rest.is_empty() {
         let prefix = reopen
@@ -38,12 +41,13 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
             .map(|f| format!("{f}\n"))
             .unwrap_or_default();
         let budget = max.saturating_sub(len(&prefix)).max(1);
-        let cut = if len(rest) <= budget {
+        let cut = if rest_len <= budget {
             rest.len()
         } else {
             split_point(rest, budget)
         };
         let (head, tail) = rest.split_at(cut);
+        rest_len -= len(head);
         let mut chunk = prefix + head;
         reopen = open_fence(&chunk);
         if reopen.is_some() && !tail.is_empty() {

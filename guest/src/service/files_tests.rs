@@ -347,3 +347,115 @@ fn a_part_that_fails_after_others_reports_them_and_a_keyed_retry_reuses_the_nonc
     ));
     assert_ne!(nonces(&svc)[0], first[0]);
 }
+
+#[test]
+fn many_fields_are_not_moved_into_a_file() {
+    // Parts made by metadata, not by a long text: nothing to gain from a file.
+    let fields: Vec<crate::bindings::MetadataEntry> = (0..120)
+        .map(|i| crate::bindings::MetadataEntry {
+            key: format!("metric_{i}"),
+            value: crate::bindings::MetadataValue::Text("x".repeat(200)),
+        })
+        .collect();
+    let msg = Message::Structured(AlerterMessage {
+        title: Some("Metrics".into()),
+        body: Some("short".into()),
+        metadata: fields,
+        images: vec![],
+    });
+    let svc = Service::new(settings(), "t", FakeTransport::new());
+    let doc = Document::from_message(&msg, &Params::default()).unwrap();
+    let parts = svc.render(&doc, &Params::default()).unwrap();
+    assert!(parts.len() > 3, "{}", parts.len());
+    assert!(
+        parts.iter().all(|p| p.files.is_empty()),
+        "no file for a short body"
+    );
+}
+
+#[test]
+fn an_uploaded_image_must_land_in_the_message_that_carries_its_file() {
+    let s = Settings {
+        long_body_max_parts: 0,
+        ..settings()
+    };
+    let mut svc = Service::new(s, "t", FakeTransport::new());
+    svc.attach((0..10).map(|i| png(&format!("p{i}.png"))).collect())
+        .unwrap();
+    // Ten images fill the first message's ten embeds; an eleventh (any name) would be later.
+    let images: Vec<String> = (0..11)
+        .map(|i| format!("attachment://p{}.png", i % 10))
+        .collect();
+    let images: Vec<&str> = images.iter().map(String::as_str).collect();
+    let e = svc
+        .post(
+            &structured(&"w ".repeat(10_000), &images),
+            &Params::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&e, AlertError::InvalidInput(m) if m.contains("later message")),
+        "{e:?}"
+    );
+    assert!(svc.client.transport_ref().sent.is_empty());
+}
+
+#[test]
+fn the_key_batch_is_stable() {
+    // Pinned: a retry from another build or host must derive the same nonces.
+    assert_eq!(
+        key_batch(CHANNEL, "nightly-2026-12-01").unwrap(),
+        key_batch(CHANNEL, " nightly-2026-12-01 ").unwrap()
+    );
+    assert_eq!(
+        format!("{:016x}", key_batch(CHANNEL, "k").unwrap()),
+        "9e976a62d3c5fa4a" // FNV-1a 64 of "111111111111111111\0k", checked with Python
+    );
+    assert_ne!(
+        key_batch(CHANNEL, "k").unwrap(),
+        key_batch("111111111111111112", "k").unwrap()
+    );
+    assert!(key_batch(CHANNEL, "").is_err() && key_batch(CHANNEL, &"k".repeat(101)).is_err());
+}
+
+#[test]
+fn after_160004_later_parts_still_go_into_the_thread_and_a_failed_thread_keeps_its_kind() {
+    let s = Settings {
+        long_body_max_parts: 0,
+        ..settings()
+    };
+    let p = Params {
+        thread_name: Some("run 42".into()),
+        ..Params::default()
+    };
+    let mut t = FakeTransport::new();
+    t.reply(200, &created("900000000000000001", CHANNEL))
+        .reply(
+            400,
+            r#"{"code":160004,"message":"A thread has already been created for this message"}"#,
+        )
+        .reply(200, &created("900000000000000002", "900000000000000001"));
+    let mut svc = Service::new(s.clone(), "t", t);
+    let r = svc.post(&structured(&"y".repeat(9000), &[]), &p).unwrap();
+    assert_eq!(r.thread_id.as_deref(), Some("900000000000000001"));
+    assert!(svc.client.transport_ref().sent[2]
+        .0
+        .url
+        .ends_with("/channels/900000000000000001/messages"));
+    // The bot may not create threads: the error says so and stays a 403.
+    let mut t = FakeTransport::new();
+    t.reply(200, &created("900000000000000001", CHANNEL))
+        .reply(403, r#"{"code":50013,"message":"Missing Permissions"}"#);
+    let mut svc = Service::new(s, "t", t);
+    match svc.post(&Message::Text("x".into()), &p) {
+        Err(AlertError::Incomplete(i)) => {
+            assert_eq!(i.message_ids, ["900000000000000001"]);
+            assert!(
+                i.reason.contains("the thread could not be started"),
+                "{}",
+                i.reason
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -78,7 +78,7 @@ fn a_post_goes_to_the_webhook_without_the_bot_token_nonce_or_reply() {
 
 #[test]
 fn only_what_surely_never_arrived_is_sent_again() {
-    // Retried: a refused connection, 429, 502, 503. Each then succeeds.
+    // Retried: a refused connection, a 429. Each then succeeds.
     for first in [
         Err(TransportError::NotSent("connection refused".into())),
         Ok(response(
@@ -86,20 +86,22 @@ fn only_what_surely_never_arrived_is_sent_again() {
             r#"{"message":"slow","retry_after":0.1,"global":false,"code":0}"#,
             &[],
         )),
-        Ok(response(502, "bad gateway", &[])),
-        Ok(response(503, "", &[])),
     ] {
         let mut t = FakeTransport::new();
         t.reply_with(first)
             .reply(200, &created("900000000000000001"));
         let mut svc = service(t, "");
-        assert!(svc.post(&text("x"), &Params::default()).is_ok());
+        let r = svc.post(&text("x"), &Params::default());
+        assert!(r.is_ok(), "{r:?}");
         assert_eq!(svc.client.transport_ref().sent.len(), 2);
     }
-    // Not retried: a lost response, a 500, an unreadable 200. The error never shows the token.
+    // Not retried: a lost response, a 500, a 502, an unreadable 200. The error never shows
+    // the token.
     for first in [
         Err(TransportError::Failed("response cut short".into())),
         Ok(response(500, r#"{"code":0,"message":"oops"}"#, &[])),
+        Ok(response(502, "bad gateway", &[])),
+        Ok(response(503, "", &[])),
         Ok(response(200, "<html>", &[])),
     ] {
         let mut t = FakeTransport::new();
@@ -187,4 +189,22 @@ fn with_a_bot_too_a_named_channel_goes_through_the_bot() {
         req.url
     );
     assert_eq!(header(req, "authorization"), Some("Bot bot.token"));
+}
+
+#[test]
+fn a_keyed_post_goes_through_the_bot_when_there_is_one() {
+    let mut t = FakeTransport::new();
+    t.reply(200, &created("900000000000000001"));
+    let mut svc = service(t, "bot.token");
+    let p = Params {
+        idempotency_key: Some("nightly".into()),
+        ..Params::default()
+    };
+    svc.post(&text("x"), &p).unwrap();
+    let req = &svc.client.transport_ref().sent[0].0;
+    assert!(
+        req.url.ends_with("/channels/111111111111111111/messages"),
+        "{}",
+        req.url
+    );
 }

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use alerter_host::types::Params;
+use alerter_host::types::{AlertError, Params};
 
 use super::args::{AskArgs, CheckArgs, Global, HookArgs, PostArgs, WitArgs};
 use super::{kind_of, load_component, message, output, Failure, Invocation, Outcome};
@@ -19,7 +19,14 @@ pub async fn post(g: &Global, a: &PostArgs) -> Result<Outcome, Failure> {
         idempotency_key: a.key.clone(),
         ..message::params(&a.message)?
     };
-    let receipt = inv.finish(inv.runtime.post(&inv.resolved.call, &msg, &params).await)?;
+    let result = inv.runtime.post(&inv.resolved.call, &msg, &params).await;
+    if let (true, Err(alerter_host::CallError::Alert(AlertError::Incomplete(i)))) =
+        (a.message.json, &result)
+    {
+        // The ids made exist whatever the error line says: print them where scripts read.
+        output::incomplete(i);
+    }
+    let receipt = inv.finish(result)?;
     output::posted(&receipt, a.message.json);
     Ok(Outcome::Done)
 }

@@ -124,10 +124,22 @@ pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
         }
         other => other.map(str::to_string),
     };
+    // The webhook URL holds a token: the same care as for `--discord_token`.
+    let discord_webhook_url = match r.discord_webhook_url.as_deref() {
+        Some("-") => Some(line_from(
+            &mut std::io::stdin().lock(),
+            "--discord_webhook_url",
+        )?),
+        Some(u) if alerter_host::secrets::parse_reference(u).is_none() => {
+            eprintln!("warning: {}", argv_warning("--discord_webhook_url"));
+            Some(u.to_string())
+        }
+        other => other.map(str::to_string),
+    };
     let spec = AlerterSpec {
         flavor: r.flavor.clone(),
         discord_token,
-        discord_webhook_url: r.discord_webhook_url.clone(),
+        discord_webhook_url,
         default_discord_channel_id: r.default_discord_channel_id.clone(),
         api_base_url: r.api_base_url.clone(),
         ask_timeout_seconds: r.ask_timeout_seconds,
@@ -143,6 +155,13 @@ pub fn register(r: &RegisterArgs) -> Result<Outcome, Failure> {
         .is_some_and(config::is_plain_token)
     {
         eprintln!("warning: {}", config::PLAIN_TOKEN_WARNING);
+    }
+    if spec
+        .discord_webhook_url
+        .as_deref()
+        .is_some_and(|u| alerter_host::secrets::parse_reference(u).is_none())
+    {
+        eprintln!("warning: {}", config::PLAIN_WEBHOOK_WARNING);
     }
     Registry::new(&config::home()).save(&r.name, &spec)?;
     println!("registered alerter {} (flavor {})", r.name, spec.flavor);

@@ -55,9 +55,13 @@ pub fn message(a: &MessageArgs) -> Result<Message, Failure> {
     }))
 }
 
-/// An `--image` that is a local file rather than a URL.
+/// An `--image` that is a local file rather than a URL (`http(s)://` in any case, or an
+/// `attachment://` reference to an `--attach` file).
 fn local_image(image: &str) -> Option<&Path> {
-    let url = image.starts_with("https://") || image.starts_with("http://");
+    let lower = image.get(..13).unwrap_or(image).to_ascii_lowercase();
+    let url = ["https://", "http://", "attachment://"]
+        .iter()
+        .any(|p| lower.starts_with(p));
     (!url).then(|| Path::new(image))
 }
 
@@ -74,14 +78,32 @@ fn file_name(path: &Path) -> String {
 /// request limit is refused before it is read (the flavor checks the configured per-file limit).
 pub fn attachments(a: &MessageArgs) -> Result<Vec<Attachment>, Failure> {
     const MAX: u64 = 25 << 20;
+    const FILES: usize = 10;
     let images = a.images.iter().filter_map(|i| local_image(i));
-    let mut out = Vec::new();
-    for (path, flag) in a
+    let files: Vec<(&Path, &str)> = a
         .attach
         .iter()
         .map(|p| (p.as_path(), "--attach"))
         .chain(images.map(|p| (p, "--image")))
-    {
+        .collect();
+    if files.len() > FILES {
+        return Err(Failure::usage(format!(
+            "{} files for one message: Discord takes at most {FILES}",
+            files.len()
+        )));
+    }
+    // All of them are checked before any is read: the component could not hold more.
+    let mut total: u64 = 0;
+    for (path, _) in &files {
+        total += std::fs::metadata(path).map_or(0, |m| m.len());
+    }
+    if total > MAX {
+        return Err(Failure::usage(format!(
+            "the files add up to {total} bytes, over Discord's {MAX} bytes per message"
+        )));
+    }
+    let mut out = Vec::new();
+    for (path, flag) in files {
         let cannot = |e: &dyn std::fmt::Display| {
             Failure::usage(format!("cannot read {flag} {}: {e}", path.display()))
         };

@@ -40,6 +40,19 @@ pub fn posted(receipt: &PostReceipt, json: bool) {
     );
 }
 
+/// What `post --json` prints when only some parts were created (exit 3 follows).
+pub fn incomplete(i: &alerter_host::types::IncompletePost) {
+    println!(
+        "{}",
+        serde_json::json!({
+            "complete": false,
+            "channel_id": i.channel_id,
+            "message_ids": i.message_ids,
+            "parts": i.parts,
+        })
+    );
+}
+
 /// What `hook` prints.
 pub fn hooked(receipt: &PostReceipt, json: bool) {
     if json {

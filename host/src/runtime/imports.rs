@@ -27,11 +27,18 @@ pub struct HostState {
     pub(super) egress: EgressHooks,
     config: CallConfig,
     pub(super) limits: StoreLimits,
+    /// Tells the epoch ticker when this call's guest runs wasm.
+    pub(super) in_wasm: super::ticker::InWasm,
 }
 
 impl HostState {
     /// State for one call; the guest's stdout and stderr go to the given pipes.
-    pub fn new(cfg: &CallConfig, stdout: LogPipe, stderr: LogPipe) -> Self {
+    pub fn new(
+        cfg: &CallConfig,
+        stdout: LogPipe,
+        stderr: LogPipe,
+        in_wasm: super::ticker::InWasm,
+    ) -> Self {
         // No preopens, no environment, no arguments, no stdin, no sockets.
         let wasi = WasiCtx::builder()
             .stdout(stdout)
@@ -59,6 +66,7 @@ impl HostState {
                 .memory_size(policy.memory_limit)
                 .trap_on_grow_failure(true)
                 .build(),
+            in_wasm,
         }
     }
 }

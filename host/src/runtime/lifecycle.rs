@@ -33,6 +33,7 @@ impl Runtime {
         question: &Message,
         params: &Params,
     ) -> Result<Opened, CallError> {
+        super::files_fit(params)?;
         self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_alerter()
                 .call_open(s, question, params)

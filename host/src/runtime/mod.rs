@@ -14,10 +14,10 @@ mod cache;
 mod imports;
 mod lifecycle;
 mod pipe;
+mod ticker;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,7 @@ use crate::bindings::{ExceptionInfo, Flavor, FlavorPre, RunContext};
 use crate::CheckReport;
 
 use crate::error::CallError;
-use crate::policy::{Policy, EPOCH_TICK};
+use crate::policy::Policy;
 use crate::secrets::Redactor;
 
 /// The Discord flavor built from `guest/`, embedded at build time.
@@ -70,17 +70,11 @@ impl std::fmt::Debug for CallConfig {
 pub struct Runtime {
     engine: Engine,
     pre: FlavorPre<HostState>,
-    stop_ticker: Arc<AtomicBool>,
+    ticker: ticker::Ticker,
     /// Whether the compiled component came from the compile cache.
     pub from_cache: bool,
     /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
     guest_log: Mutex<Vec<String>>,
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        self.stop_ticker.store(true, Ordering::Relaxed);
-    }
 }
 
 /// How a [`Runtime`] allocates each call's instance.
@@ -169,20 +163,11 @@ impl Runtime {
                 .map_err(anyhow::Error::from)
                 .context("the component does not fit the alerter:core/flavor world")?,
         )?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (e, s) = (engine.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("alerter-epoch".into())
-            .spawn(move || {
-                while !s.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    e.increment_epoch();
-                }
-            })?;
+        let ticker = ticker::Ticker::start(engine.clone())?;
         Ok(Runtime {
             engine,
             pre,
-            stop_ticker: stop,
+            ticker,
             from_cache,
             guest_log: Mutex::new(Vec::new()),
         })
@@ -214,6 +199,7 @@ impl Runtime {
         message: &Message,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
+        files_fit(params)?;
         self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_alerter().call_post(s, message, params).await
         })
@@ -232,6 +218,7 @@ impl Runtime {
         params: &Params,
         timeout: Duration,
     ) -> Result<Answer, CallError> {
+        files_fit(params)?;
         self.call(cfg, bound(cfg, timeout, 3), async |f, s| {
             f.alerter_core_alerter().call_ask(s, question, params).await
         })
@@ -245,6 +232,7 @@ impl Runtime {
         ctx: &RunContext,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
+        files_fit(params)?;
         self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_hooks().call_on_success(s, ctx, params).await
         })
@@ -259,6 +247,7 @@ impl Runtime {
         exc: &ExceptionInfo,
         params: &Params,
     ) -> Result<PostReceipt, CallError> {
+        files_fit(params)?;
         self.call(cfg, bound(cfg, Duration::ZERO, 1), async |f, s| {
             f.alerter_core_hooks()
                 .call_on_failure(s, ctx, exc, params)
@@ -289,7 +278,7 @@ impl Runtime {
     ) -> Result<R, CallError> {
         let stdout = LogPipe::new(GUEST_PIPE_BYTES);
         let stderr = LogPipe::new(GUEST_PIPE_BYTES);
-        let state = HostState::new(cfg, stdout.clone(), stderr.clone());
+        let state = HostState::new(cfg, stdout.clone(), stderr.clone(), self.ticker.handle());
         let denied = state.egress.denied.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -349,6 +338,20 @@ impl Runtime {
     }
 }
 
+/// A call's files must fit one message (25 MiB, Discord's request limit) before they are
+/// handed over: more would not fit the component's memory, and it would trap instead of
+/// naming the problem. The component checks every other file rule itself.
+pub(crate) fn files_fit(params: &Params) -> Result<(), CallError> {
+    const MAX: usize = 25 << 20;
+    let total: usize = params.attachments.iter().map(|a| a.data.len()).sum();
+    if total > MAX {
+        return Err(CallError::Alert(AlertError::InvalidInput(format!(
+            "the files add up to {total} bytes, over Discord's {MAX} bytes per message"
+        ))));
+    }
+    Ok(())
+}
+
 /// The wall-clock bound of a call that may wait `waiting` and runs `steps` deliveries, with
 /// the delivery deadline the guest reads from the call's settings.
 fn bound(cfg: &CallConfig, waiting: Duration, steps: u32) -> Duration {
@@ -365,27 +368,30 @@ fn delivery_deadline(cfg: &CallConfig) -> Duration {
         .unwrap_or(crate::config::DEFAULT_DELIVERY_DEADLINE)
 }
 
-/// Let waiting earn CPU back: on each return from a host call, add the fuel the time spent
-/// in it earned ([`Policy::fuel_earned`]), never above the budget. A guest that spins without
-/// waiting earns nothing and is stopped when its budget is spent.
+/// Tell the epoch ticker when the guest runs wasm (it ticks only then), and let waiting earn
+/// CPU back: on each return from a host call, add the fuel the time spent in it earned
+/// ([`Policy::fuel_earned`]), never above the budget. A guest that spins without waiting earns
+/// nothing and is stopped when its budget is spent.
 fn meter_cpu(store: &mut Store<HostState>, policy: Arc<Policy>) {
-    if policy.cpu_refill.is_zero() {
-        return;
-    }
     let mut entered: Option<Instant> = None;
     store.call_hook(move |mut ctx, hook| {
         match hook {
-            CallHook::CallingHost => entered = Some(Instant::now()),
+            CallHook::CallingWasm => ctx.data_mut().in_wasm.enter(),
+            CallHook::ReturningFromWasm => ctx.data_mut().in_wasm.leave(),
+            CallHook::CallingHost => {
+                ctx.data_mut().in_wasm.leave();
+                entered = Some(Instant::now());
+            }
             CallHook::ReturningFromHost => {
+                ctx.data_mut().in_wasm.enter();
                 if let Some(t) = entered.take() {
                     let earned = policy.fuel_earned(t.elapsed());
-                    if earned > 0 {
+                    if earned > 0 && !policy.cpu_refill.is_zero() {
                         let left = ctx.get_fuel()?;
                         ctx.set_fuel(policy.refilled(left, earned))?;
                     }
                 }
             }
-            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
         }
         Ok(())
     });
