@@ -15,7 +15,8 @@ pub fn boundary(a: u64, b: u64) -> String {
     format!("alerter-{a:016x}{b:016x}")
 }
 
-/// The whole form: `json` as `payload_json`, then `files[0]`, `files[1]`, ... in order.
+/// The whole form: `json` as `payload_json`, then `files[0]`, `files[1]`, ... in order. The
+/// buffer is sized exactly up front: a 25 MiB form must not be copied while it grows.
 pub fn encode(json: &[u8], files: &[FilePart], boundary: &str) -> Vec<u8> {
     let head = |name: &str, filename: Option<&str>, content_type: &str| {
         let filename = filename
@@ -26,22 +27,29 @@ pub fn encode(json: &[u8], files: &[FilePart], boundary: &str) -> Vec<u8> {
              Content-Type: {content_type}\r\n\r\n"
         )
     };
-    let size = json.len()
-        + files.iter().map(|f| f.data.len() + 200).sum::<usize>()
-        + 200
-        + boundary.len() * (files.len() + 2);
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(head("payload_json", None, "application/json").as_bytes());
-    out.extend_from_slice(json);
-    out.extend_from_slice(b"\r\n");
+    // Names are checked (`check_filename`): no quotes, no line breaks.
+    let mut parts: Vec<(String, &[u8])> =
+        vec![(head("payload_json", None, "application/json"), json)];
     for (i, f) in files.iter().enumerate() {
-        // Names are checked (`check_filename`): no quotes, no line breaks.
         let name = format!("files[{i}]");
-        out.extend_from_slice(head(&name, Some(&f.filename), &f.content_type).as_bytes());
-        out.extend_from_slice(&f.data);
+        parts.push((
+            head(&name, Some(&f.filename), &f.content_type),
+            f.data.as_slice(),
+        ));
+    }
+    let end = format!("--{boundary}--\r\n");
+    let size = parts
+        .iter()
+        .map(|(h, d)| h.len() + d.len() + 2)
+        .sum::<usize>()
+        + end.len();
+    let mut out = Vec::with_capacity(size);
+    for (h, d) in parts {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(d);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out.extend_from_slice(end.as_bytes());
     out
 }
 
@@ -89,6 +97,11 @@ mod tests {
             String::from_utf8_lossy(&expected)
         );
         assert_eq!(form, expected);
+        assert_eq!(
+            form.capacity(),
+            form.len(),
+            "sized exactly: no copy while growing"
+        );
         assert_eq!(
             content_type(&b),
             format!("multipart/form-data; boundary={b}")

@@ -238,6 +238,15 @@ mod tests {
         let three = [file("a", 9 << 20), file("b", 9 << 20), file("c", 9 << 20)];
         assert!(err(&three, 10 << 20).contains("per message"));
         assert!(err(&[file("x", 1), file("x", 1)], 100).contains("two files are named `x`"));
+        // Room is kept for the JSON part and the form's framing.
+        let near = |total: u64| {
+            [
+                file("a", (total / 2) as usize),
+                file("b", (total - total / 2) as usize),
+            ]
+        };
+        assert!(check_files(&near(MAX_REQUEST_BYTES - (64 << 10)), 25 << 20).is_ok());
+        assert!(err(&near(MAX_REQUEST_BYTES - (32 << 10)), 25 << 20).contains("per message"));
     }
 
     #[test]
@@ -262,6 +271,17 @@ mod tests {
             "image/webp"
         );
         assert!(FilePart::from_wit(a(Some("png"))).is_err());
+        assert_eq!(
+            FilePart::from_wit(a(Some("  "))).unwrap().content_type,
+            "image/png",
+            "a blank type is guessed"
+        );
         assert!(is_embeddable_image("x.jpeg") && !is_embeddable_image("x.svg"));
+        let described = |n: usize| Attachment {
+            description: Some("é".repeat(n)),
+            ..a(None)
+        };
+        assert!(FilePart::from_wit(described(DESCRIPTION)).is_ok());
+        assert!(FilePart::from_wit(described(DESCRIPTION + 1)).is_err());
     }
 }

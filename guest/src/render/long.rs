@@ -17,8 +17,8 @@ pub const PLAIN_EXCERPT: usize = 1400;
 /// text too long to show.
 pub fn attach_long_text(doc: &Document, taken: &[&str]) -> Option<(Document, FilePart)> {
     let mut short = doc.clone();
-    let plain_only = doc.body.is_none() && doc.lead.is_none();
-    if let (true, Some(text)) = (plain_only, &doc.plain) {
+    // Without a body, the plain text is what is shown (see `embeds::embed_messages`).
+    if let (None, Some(text)) = (&doc.body, &doc.plain) {
         if len(text) <= PLAIN_EXCERPT {
             return None;
         }
@@ -230,6 +230,22 @@ mod tests {
             ..Document::default()
         };
         assert!(attach_long_text(&short, &[]).is_none(), "nothing to gain");
+    }
+
+    #[test]
+    fn the_head_gets_a_third_of_the_room_and_the_tail_the_rest_to_the_line() {
+        // Name "x.txt": 105 units for the note, so room 1005 leaves 300 for the head and 600
+        // for the tail; lines of 9 units plus their line break fill them exactly.
+        let text: String = (0..1000).map(|i| format!("l{i:08}\n")).collect();
+        let file = FilePart::text("x.txt", &text);
+        let e = excerpt(&text, 1005, "x.txt", &file);
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines[..30], text.lines().take(30).collect::<Vec<_>>()[..]);
+        assert_eq!(lines[30], "*… 910 lines left out here; the whole text (1001 lines, 10 KiB) is attached as `x.txt` …*");
+        assert_eq!(lines[31..], text.lines().skip(940).collect::<Vec<_>>()[..]);
+        assert_eq!(last_units("abc💥", 3), "c💥");
+        assert_eq!(last_units("abc", 3), "abc");
+        assert_eq!(last_units("abc", 0), "");
     }
 
     #[test]
