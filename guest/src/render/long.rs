@@ -243,6 +243,28 @@ mod tests {
         assert_eq!(lines[..30], text.lines().take(30).collect::<Vec<_>>()[..]);
         assert_eq!(lines[30], "*… 910 lines left out here; the whole text (1001 lines, 10 KiB) is attached as `x.txt` …*");
         assert_eq!(lines[31..], text.lines().skip(940).collect::<Vec<_>>()[..]);
+        // A 30th line one unit longer (10 + its line break) no longer fits the 10 left.
+        let mut uneven: Vec<String> = text.lines().map(String::from).collect();
+        uneven[29].push('x');
+        let uneven = uneven.join("\n");
+        let e = excerpt(&uneven, 1005, "x.txt", &FilePart::text("x.txt", &uneven));
+        assert!(e.lines().nth(28) == Some("l00000028"), "{e}");
+        assert!(
+            e.lines().nth(29).is_some_and(|l| l.contains("left out")),
+            "{e}"
+        );
+        // The same at the tail's far end: line 940, one unit longer, stays out.
+        let mut uneven: Vec<String> = text.lines().map(String::from).collect();
+        uneven[940].push('x');
+        let uneven = uneven.join("\n");
+        let e = excerpt(&uneven, 1005, "x.txt", &FilePart::text("x.txt", &uneven));
+        let after_note: Vec<&str> = e
+            .lines()
+            .skip_while(|l| !l.contains("left out"))
+            .skip(1)
+            .collect();
+        assert_eq!(after_note.first().copied(), Some("l00000941"), "{e}");
+        assert_eq!(after_note.len(), 59);
         assert_eq!(last_units("abc💥", 3), "c💥");
         assert_eq!(last_units("abc", 3), "abc");
         assert_eq!(last_units("abc", 0), "");
