@@ -4,7 +4,12 @@
 //! stored, slow answers). Passes only if exactly N messages arrive, none duplicated, and every
 //! request was spec-valid. Reports throughput and p50/p99 latency per alert.
 //!
-//! `./dev load [--alerts N] [--concurrency C] [--channels K] [--fault-percent P]`
+//! The limiter defaults to Discord's documented pace: 5 message creates per 5 s per channel
+//! and 50 requests per second in all. Besides the 429s, it reports the time against the floor
+//! those limits allow (the last channel's last window).
+//!
+//! `./dev load [--alerts N] [--concurrency C] [--channels K] [--fault-percent P]
+//!  [--bucket-limit N] [--bucket-window-ms MS] [--global-limit N]`
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -74,15 +79,19 @@ fn random_fault(rng: &mut Rng) -> Fault {
 
 #[tokio::main]
 async fn main() {
-    let alerts = arg("--alerts", 10_000) as usize;
+    let alerts = arg("--alerts", 500) as usize;
     let concurrency = arg("--concurrency", 32) as usize;
-    let channels_n = arg("--channels", 20) as usize;
+    let channels_n = arg("--channels", 5).max(1) as usize;
     let fault_percent = arg("--fault-percent", 2);
+    let bucket_limit = arg("--bucket-limit", 5).max(1) as u32;
+    let bucket_window_ms = arg("--bucket-window-ms", 5_000).max(1);
+    let global_limit = arg("--global-limit", 50).max(1) as u32;
 
     let emu = Emulator::start(Options {
         rate_limiter: true,
-        bucket_limit: 40,
-        global_limit: 600,
+        bucket_limit,
+        bucket_window_ms,
+        global_limit,
         validate: true,
         ..Options::default()
     })
@@ -108,10 +117,21 @@ async fn main() {
     let runtime = Arc::new(Runtime::embedded().expect("component"));
 
     println!(
-        "load: {alerts} alerts, concurrency {concurrency}, {channels_n} channels, limiter 40/s per channel + 600/s global, a random transient fault on {fault_percent}% of alerts"
+        "load: {alerts} alerts, concurrency {concurrency}, {channels_n} channels, limiter {bucket_limit} per {bucket_window_ms} ms per channel + {global_limit}/s global, a random transient fault on {fault_percent}% of alerts"
     );
+    // The fastest the limits allow: the busiest channel's creates, `bucket_limit` per window,
+    // the first window starting at once.
+    let per_channel = alerts.div_ceil(channels_n) as u64;
+    let floor_s = (per_channel
+        .div_ceil(u64::from(bucket_limit))
+        .saturating_sub(1)
+        * bucket_window_ms)
+        .max((alerts as u64).saturating_sub(1) * 1000 / u64::from(global_limit))
+        as f64
+        / 1000.0;
     // Faults are queued as alerts start, so about `fault_percent` of requests meet one.
     let injected = Arc::new(AtomicUsize::new(0));
+    let injected_429 = Arc::new(AtomicUsize::new(0));
 
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -119,7 +139,7 @@ async fn main() {
     for worker in 0..concurrency as u64 {
         let (runtime, cfg, next, channels) =
             (runtime.clone(), cfg.clone(), next.clone(), channels.clone());
-        let (emu, injected) = (emu.clone(), injected.clone());
+        let (emu, injected, injected_429) = (emu.clone(), injected.clone(), injected_429.clone());
         workers.push(tokio::spawn(async move {
             let mut rng =
                 Rng(0x9E37_79B9_7F4A_7C15 ^ (worker + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
@@ -131,7 +151,11 @@ async fn main() {
                     break;
                 }
                 if rng.next() % 100 < fault_percent {
-                    emu.push_fault(random_fault(&mut rng));
+                    let f = random_fault(&mut rng);
+                    if matches!(f.kind, FaultKind::RateLimited { .. }) {
+                        injected_429.fetch_add(1, Ordering::Relaxed);
+                    }
+                    emu.push_fault(f);
                     injected.fetch_add(1, Ordering::Relaxed);
                 }
                 let params = Params {
@@ -197,10 +221,17 @@ async fn main() {
         pct(0.99).as_secs_f64() * 1e3,
         pct(1.0).as_secs_f64() * 1e3
     );
+    let injected_429 = injected_429.load(Ordering::Relaxed);
     println!(
-        "requests {} for {stored} stored messages; {} faults injected; {limited} answered 429 (limiter or injected)",
+        "requests {} for {stored} stored messages; {} faults injected; {limited} answered 429, {} of them from the limiter",
         requests.len(),
-        injected.load(Ordering::Relaxed)
+        injected.load(Ordering::Relaxed),
+        limited.saturating_sub(injected_429)
+    );
+    println!(
+        "time {:.1} s against the limits' floor of {floor_s:.1} s: {:.2}x",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() / floor_s.max(0.001)
     );
     println!("stored {stored}, missing {missing}, duplicated {duplicated}, failed calls {}, spec violations {}", failures.len(), violations.len());
     for f in failures.iter().take(5) {
