@@ -148,6 +148,14 @@ struct Out {
     violations: Vec<String>,
 }
 
+impl Out {
+    /// This answer with `violations` (found before it was decided) recorded too.
+    fn with(mut self, violations: Vec<String>) -> Out {
+        self.violations.extend(violations);
+        self
+    }
+}
+
 impl From<Reply> for Out {
     fn from(reply: Reply) -> Out {
         Out {

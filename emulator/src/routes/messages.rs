@@ -46,34 +46,23 @@ pub(super) fn create_message(inner: &Inner, req: &ApiRequest, c_raw: &str, label
         Ok(f) => f,
         Err(out) => return out,
     };
-    if let Err(mut out) = uploads::check_files(inner, form, label, &mut violations) {
-        out.violations.extend(violations);
-        return out;
+    if let Err(out) = uploads::check_files(inner, form, label, &mut violations) {
+        return out.with(violations);
     }
     let body = match json_object(req, label) {
         Ok(b) => b,
-        Err(mut out) => {
-            out.violations.extend(violations);
-            return out;
-        }
+        Err(out) => return out.with(violations),
     };
     let errors = form_errors(inner, validate::MESSAGE_CREATE, &body, &mut violations);
     if !errors.is_empty() {
-        let mut out = invalid_form(&errors, label);
-        out.violations.extend(violations);
-        return out;
+        return invalid_form(&errors, label).with(violations);
     }
     let files = match uploads::uploads(form, &body, label, &mut violations) {
         Ok(f) => f,
-        Err(mut out) => {
-            out.violations.extend(violations);
-            return out;
-        }
+        Err(out) => return out.with(violations),
     };
     if !validate::has_payload(&body) && files.is_empty() {
-        let mut out = empty_message(label);
-        out.violations.extend(violations);
-        return out;
+        return empty_message(label).with(violations);
     }
     let now = snowflake::now_ms();
     let mut s = inner.lock();
@@ -287,9 +276,7 @@ pub(super) fn edit_message(
     let mut violations = Vec::new();
     let errors = form_errors(inner, validate::MESSAGE_EDIT, &body, &mut violations);
     if !errors.is_empty() {
-        let mut out = invalid_form(&errors, label);
-        out.violations.extend(violations);
-        return out;
+        return invalid_form(&errors, label).with(violations);
     }
     let mut s = inner.lock();
     let c = match channel(&s, c_raw) {
@@ -351,9 +338,7 @@ pub(super) fn edit_message(
         "attachments": m.attachments.iter().map(|a| a.id).collect::<Vec<_>>(),
     });
     if !validate::has_payload(&rendered) {
-        let mut out = empty_message(label);
-        out.violations.extend(violations);
-        return out;
+        return empty_message(label).with(violations);
     }
     m.edited_ms = Some(snowflake::now_ms());
     let content_changed = m.content != old.content;

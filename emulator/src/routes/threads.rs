@@ -30,9 +30,7 @@ pub(super) fn create_thread(
     let mut violations = Vec::new();
     let errors = schema_problems(inner, validate::THREAD_CREATE, &body, &mut violations);
     if !errors.is_empty() {
-        let mut out = invalid_form(&errors, label);
-        out.violations.extend(violations);
-        return out;
+        return invalid_form(&errors, label).with(violations);
     }
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     let duration = body

@@ -73,12 +73,6 @@ fn bool_query(pairs: &[(String, String)], key: &str) -> Result<Option<bool>, Fie
     }
 }
 
-/// Adds violations to an early answer.
-fn with(mut out: Out, violations: Vec<String>) -> Out {
-    out.violations.extend(violations);
-    out
-}
-
 /// `POST /webhooks/{webhook_id}/{webhook_token}` for a found webhook: checks the query (`wait`,
 /// `thread_id`, `with_components`), the files and the body (spec `anyOf`, Discord's limits,
 /// 50006 when there is nothing to show), resolves the target (the webhook's channel, or a
@@ -112,11 +106,11 @@ pub(super) fn execute_webhook(inner: &Inner, req: &ApiRequest, w: &WebhookRec, l
         Err(out) => return out,
     };
     if let Err(out) = uploads::check_files(inner, form, label, &mut violations) {
-        return with(out, violations);
+        return out.with(violations);
     }
     let mut body = match json_object(req, label) {
         Ok(b) => b,
-        Err(out) => return with(out, violations),
+        Err(out) => return out.with(violations),
     };
     if let Some(obj) = body.as_object_mut() {
         for key in NOT_WEBHOOK_FIELDS {
@@ -148,7 +142,7 @@ pub(super) fn execute_webhook(inner: &Inner, req: &ApiRequest, w: &WebhookRec, l
     };
     let errors = validate::merge(errors, schema);
     if !errors.is_empty() {
-        return with(invalid_form(&errors, label), violations);
+        return invalid_form(&errors, label).with(violations);
     }
     if !with_components {
         if let Some(obj) = body.as_object_mut() {
@@ -157,10 +151,10 @@ pub(super) fn execute_webhook(inner: &Inner, req: &ApiRequest, w: &WebhookRec, l
     }
     let files = match uploads::uploads(form, &body, label, &mut violations) {
         Ok(f) => f,
-        Err(out) => return with(out, violations),
+        Err(out) => return out.with(violations),
     };
     if !validate::has_payload(&body) && files.is_empty() {
-        return with(empty_message(label), violations);
+        return empty_message(label).with(violations);
     }
     let thread_name = body
         .get("thread_name")
