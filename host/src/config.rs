@@ -214,15 +214,13 @@ pub fn resolve(
         .map_err(|e| ConfigError::Invalid(format!("api_base_url: {e}")))?;
     if let Some(w) = &webhook {
         // The webhook's host joins the allow-list. Its URL is a secret: errors show it redacted.
-        Policy::for_api_base(w)
-            .and_then(|_| policy.allow_url(w))
-            .map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "discord_webhook_url: {} is not an https:// URL (http:// only to a loopback \
+        policy.allow_secret_url(w).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "discord_webhook_url: {} is not an https:// URL (http:// only to a loopback \
                      host) without a user name",
-                    crate::policy::redact_webhook(w)
-                ))
-            })?;
+                crate::policy::redact_webhook(w)
+            ))
+        })?;
     }
     for h in &spec.allowed_hosts {
         policy
@@ -277,6 +275,33 @@ mod tests {
 
     fn store() -> SecretStore {
         SecretStore::new(Path::new("/nonexistent-alerter-home"))
+    }
+
+    #[test]
+    fn a_clear_text_webhook_is_refused_without_showing_its_token() {
+        let spec = AlerterSpec {
+            discord_webhook_url: Some(
+                "http://example.com/api/webhooks/123456789012345678/hook-SECRET".into(),
+            ),
+            ..AlerterSpec::default()
+        };
+        let e = resolve(&spec, &store(), &|_| None).unwrap_err().to_string();
+        assert!(
+            e.starts_with("discord_webhook_url:") || e.contains("discord_webhook_url: "),
+            "{e}"
+        );
+        assert!(!e.contains("SECRET"), "{e}");
+        let local = AlerterSpec {
+            discord_webhook_url: Some(
+                "http://127.0.0.1:9/api/v10/webhooks/123456789012345678/hook-SECRET".into(),
+            ),
+            ..AlerterSpec::default()
+        };
+        let r = resolve(&local, &store(), &|_| None).unwrap();
+        assert!(r
+            .call
+            .policy
+            .allows(&"http://127.0.0.1:9/x".parse().unwrap()));
     }
 
     #[test]

@@ -94,22 +94,28 @@ impl Policy {
     /// The token travels to it, so plain `http://` is refused unless the host is loopback (the
     /// emulator, a local proxy).
     pub fn for_api_base(api_base: &str) -> Result<Policy, String> {
-        let uri: http::Uri = api_base
+        let mut p = Policy::default();
+        p.allow_secret_url(api_base)?;
+        Ok(p)
+    }
+
+    /// Also allow the host of `url`, which secrets travel to (the API base, a webhook URL):
+    /// plain `http://` is refused unless the host is loopback.
+    pub fn allow_secret_url(&mut self, url: &str) -> Result<(), String> {
+        let uri: http::Uri = url
             .parse()
-            .map_err(|_| format!("not an http(s) URL: {api_base}"))?;
+            .map_err(|_| format!("not an http(s) URL: {url}"))?;
         if uri
             .scheme_str()
             .is_some_and(|s| s.eq_ignore_ascii_case("http"))
             && !uri.host().is_some_and(is_loopback)
         {
             return Err(format!(
-                "{api_base} would send the bot token unencrypted: use https://, or http:// \
+                "{url} would send the bot token unencrypted: use https://, or http:// \
                  only to a loopback host (127.0.0.1, [::1], localhost)"
             ));
         }
-        let mut p = Policy::default();
-        p.allow_url(api_base)?;
-        Ok(p)
+        self.allow_url(url)
     }
 
     /// Also allow the host of `url`. A URL with a user name or password is refused: parsers

@@ -77,7 +77,7 @@ fn file_name(path: &Path) -> String {
 /// The files of `--attach` and of local `--image`s, read whole. A file over Discord's 25 MiB
 /// request limit is refused before it is read (the flavor checks the configured per-file limit).
 pub fn attachments(a: &MessageArgs) -> Result<Vec<Attachment>, Failure> {
-    const MAX: u64 = 25 << 20;
+    const MAX: u64 = alerter_host::runtime::MAX_FILE_BYTES_PER_MESSAGE;
     const FILES: usize = 10;
     let images = a.images.iter().filter_map(|i| local_image(i));
     let files: Vec<(&Path, &str)> = a

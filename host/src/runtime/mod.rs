@@ -342,15 +342,19 @@ impl Runtime {
 /// handed over: more would not fit the component's memory, and it would trap instead of
 /// naming the problem. The component checks every other file rule itself.
 pub(crate) fn files_fit(params: &Params) -> Result<(), CallError> {
-    const MAX: usize = 25 << 20;
     let total: usize = params.attachments.iter().map(|a| a.data.len()).sum();
-    if total > MAX {
+    if total as u64 > MAX_FILE_BYTES_PER_MESSAGE {
         return Err(CallError::Alert(AlertError::InvalidInput(format!(
-            "the files add up to {total} bytes, over Discord's {MAX} bytes per message"
+            "the files add up to {total} bytes, over Discord's {MAX_FILE_BYTES_PER_MESSAGE} bytes \
+             per message"
         ))));
     }
     Ok(())
 }
+
+/// Bytes of files one message may carry: Discord's request limit, checked by the host before
+/// it hands files to the component (see `files_fit`).
+pub const MAX_FILE_BYTES_PER_MESSAGE: u64 = 25 << 20;
 
 /// The wall-clock bound of a call that may wait `waiting` and runs `steps` deliveries, with
 /// the delivery deadline the guest reads from the call's settings.
