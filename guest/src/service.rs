@@ -450,32 +450,18 @@ impl<T: Transport> Service<T> {
 
 /// A failure to start the alert's thread, said so in its text, keeping its kind (and a rate
 /// limit's wait).
-fn thread_failed(e: AlertError) -> AlertError {
-    let why = |m: &str| format!("the thread could not be started: {m}");
-    match e {
-        AlertError::RateLimited(mut r) => {
-            r.message = why(&r.message);
-            AlertError::RateLimited(r)
-        }
-        AlertError::Transport(m) => AlertError::Transport(why(&m)),
-        AlertError::Unauthorized(mut a) => {
-            a.message = why(&a.message);
-            AlertError::Unauthorized(a)
-        }
-        AlertError::Forbidden(mut a) => {
-            a.message = why(&a.message);
-            AlertError::Forbidden(a)
-        }
-        AlertError::NotFound(mut a) => {
-            a.message = why(&a.message);
-            AlertError::NotFound(a)
-        }
-        AlertError::Api(mut a) => {
-            a.message = why(&a.message);
-            AlertError::Api(a)
-        }
-        other => other,
+fn thread_failed(mut e: AlertError) -> AlertError {
+    let say = |m: &mut String| *m = format!("the thread could not be started: {m}");
+    match &mut e {
+        AlertError::RateLimited(r) => say(&mut r.message),
+        AlertError::Transport(m) => say(m),
+        AlertError::Unauthorized(a)
+        | AlertError::Forbidden(a)
+        | AlertError::NotFound(a)
+        | AlertError::Api(a) => say(&mut a.message),
+        AlertError::InvalidConfig(_) | AlertError::InvalidInput(_) | AlertError::Incomplete(_) => {}
     }
+    e
 }
 
 /// The receipt of a delivery, or its error: the plain one when nothing was created, else

@@ -66,6 +66,11 @@ pub fn is_denied(e: &AlertError) -> bool {
     matches!(e, AlertError::Transport(m) if m.starts_with(DENIED))
 }
 
+/// A 2xx's body as JSON, for [`Client::call_with`]'s `accept`.
+fn json_body<R: serde::de::DeserializeOwned>(r: &HttpResponse) -> Result<R, String> {
+    serde_json::from_slice(&r.body).map_err(|e| e.to_string())
+}
+
 /// A request body, encoded once and sent as it is on every attempt.
 struct Payload {
     bytes: std::rc::Rc<Vec<u8>>,
@@ -206,10 +211,8 @@ impl<T: Transport> Client<T> {
         } else {
             self.form(json, files)
         };
-        self.call_with_safety(Method::Post, path, route, Some(body), true, |r| {
-            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
-        })
-        .map(|(_, v)| v)
+        self.call_with_safety(Method::Post, path, route, Some(body), true, json_body)
+            .map(|(_, v)| v)
     }
 
     /// A multipart body: `json` as `payload_json`, then `files`.
@@ -262,10 +265,8 @@ impl<T: Transport> Client<T> {
         body: Option<&Value>,
     ) -> Result<R, AlertError> {
         let body = body.map(Payload::json);
-        self.call_with(method, path, route, body, |r| {
-            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
-        })
-        .map(|(_, v)| v)
+        self.call_with(method, path, route, body, json_body)
+            .map(|(_, v)| v)
     }
 
     /// [`Client::send_json`] as a multipart form: `json` as `payload_json`, then `files`.
@@ -278,10 +279,8 @@ impl<T: Transport> Client<T> {
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
         let body = self.form(json, files);
-        self.call_with(method, path, route, Some(body), |r| {
-            serde_json::from_slice(&r.body).map_err(|e| e.to_string())
-        })
-        .map(|(_, v)| v)
+        self.call_with(method, path, route, Some(body), json_body)
+            .map(|(_, v)| v)
     }
 
     /// Send one logical request and return its successful response. `path` starts with `/`;
