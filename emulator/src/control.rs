@@ -3,7 +3,7 @@
 //!
 //! | Method and path | Body | Answer |
 //! | --- | --- | --- |
-//! | `GET /_emulator/state` | | `{"base_url","guild_id","default_channel_id","bot":{"id","username"}}` |
+//! | `GET /_emulator/state` | | `{"base_url","guild_id","default_channel_id","bot":{"id","username"},"connections","latency_ms"}` |
 //! | `POST /_emulator/users` | `{"username","bot"?}` | the user `{"id","username","bot"}` |
 //! | `POST /_emulator/roles` | `{"name"}` | `{"id"}` |
 //! | `PUT /_emulator/members/{uid}/roles/{rid}` | | 204 |
@@ -12,13 +12,16 @@
 //! | `POST /_emulator/channels/{cid}/threads` | `{"name"}` | `{"id"}` (a public thread, no starter message) |
 //! | `POST /_emulator/channels/{cid}/webhooks` | `{"name"}` (1-80 characters) | `{"id","token","url","channel_id"}` (400 for a thread: webhooks belong to text channels) |
 //! | `PUT /_emulator/intent` | `{"message_content": bool}` | 204 |
+//! | `PUT /_emulator/latency` | `{"ms": n}` (0 for none) | 204 |
 //! | `POST /_emulator/channels/{cid}/messages` | `{"user_id","content","reply_to"?}` | `{"id"}` (`cid` may be a thread) |
 //! | `PUT /_emulator/channels/{cid}/messages/{mid}/reactions/{emoji}/{uid}` | | 204 |
 //! | `GET /_emulator/channels/{cid}/messages` | | stored messages, oldest first (threads too) |
 //! | `GET /_emulator/files/{cid}/{aid}/{filename}` | | an uploaded file's bytes, with its `Content-Type` (the attachment's `url`) |
-//! | `GET /_emulator/requests` | | recorded API requests (the `authorization` value redacted) |
+//! | `GET /_emulator/requests` | | recorded API requests with their `connection` number (the `authorization` value redacted) |
 //! | `GET /_emulator/violations` | | violation strings |
 //! | `POST /_emulator/faults` | a fault | 204 |
+
+use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
@@ -88,6 +91,8 @@ fn run(
                 "guild_id": st.guild_id.to_string(),
                 "default_channel_id": st.default_channel_id.to_string(),
                 "bot": { "id": bot["id"], "username": bot["username"] },
+                "connections": inner.connections.load(Ordering::Relaxed),
+                "latency_ms": inner.latency_ms.load(Ordering::Relaxed),
             }))
         }
         ("POST", ["users"]) => {
@@ -164,6 +169,14 @@ fn run(
                 .and_then(Value::as_bool)
                 .ok_or_else(|| err(400, "body needs a boolean \"message_content\""))?;
             st.message_content_intent = on;
+            done()
+        }
+        ("PUT", ["latency"]) => {
+            let ms = body
+                .get("ms")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| err(400, "body needs a non-negative integer \"ms\""))?;
+            inner.latency_ms.store(ms, Ordering::Relaxed);
             done()
         }
         ("POST", ["channels", cid, "messages"]) => {

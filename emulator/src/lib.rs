@@ -25,10 +25,11 @@
 //! `server` (answer checked against the spec, rate-limit headers, HTTP response).
 //! `/_emulator/...` goes `server` -> `control` -> `state`.
 //!
-//! - `server`: accept loop, one hyper HTTP/1 task per connection; per request reads the body
-//!   (at most 25 MiB, else 413), parses a `multipart/form-data` one with `multipart`, records it
-//!   in `state`, applies the first matching fault, checks the answer against its spec schema
-//!   (a mismatch is an emulator bug), and writes the HTTP response.
+//! - `server`: accept loop, one hyper HTTP/1 task per connection (numbered, kept alive); per
+//!   request reads the body (at most 25 MiB, else 413), parses a `multipart/form-data` one with
+//!   `multipart`, records it in `state`, applies the first matching fault, checks the answer
+//!   against its spec schema (a mismatch is an emulator bug), waits out
+//!   [`Options::latency_ms`], and writes the HTTP response.
 //! - `control`: the `/_emulator` control API (no auth): what the [`Emulator`] methods do, for
 //!   other processes.
 //! - `routes`: matches `/api/v10` routes (404 and a violation for others), notes a bad
@@ -79,6 +80,7 @@ mod validate;
 mod webhooks;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -118,6 +120,13 @@ pub struct Options {
     /// Largest uploaded file accepted, in bytes (default 10 MiB, Discord's default upload limit;
     /// boosted servers allow more). A bigger one is a 413 (40005) and a violation.
     pub max_file_bytes: usize,
+    /// Emulated network latency in ms (default 0, none): one emulated round trip per response,
+    /// e.g. 20 to look like a client far from Discord's edge. Every answer of an API route
+    /// (errors and 429s included) waits this long after the request is read and handled,
+    /// before its head is sent; a connection a fault drops is dropped after the wait too.
+    /// `/_emulator` control routes are never delayed. Change it while serving with
+    /// [`Emulator::set_latency_ms`].
+    pub latency_ms: u64,
 }
 
 impl Default for Options {
@@ -133,6 +142,7 @@ impl Default for Options {
             global_limit: ratelimit::GLOBAL_LIMIT,
             validate: true,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            latency_ms: 0,
         }
     }
 }
@@ -175,6 +185,10 @@ pub struct RecordedRequest {
     pub at_ms: u64,
     /// The status answered; 0 when no response was sent (dropped or lost by a fault).
     pub status: u16,
+    /// The TCP connection it came on: accepted connections are numbered 1, 2, ... in order
+    /// (see [`Emulator::connections`]); requests sharing a number shared a kept-alive
+    /// connection.
+    pub connection: u64,
 }
 
 /// A webhook of a text channel, made with [`Emulator::add_webhook`] (or `POST
@@ -220,6 +234,10 @@ pub(crate) struct Inner {
     pub(crate) max_file_bytes: usize,
     /// When the emulator started (for [`RecordedRequest::at_ms`]).
     pub(crate) started: Instant,
+    /// [`Options::latency_ms`], changed by [`Emulator::set_latency_ms`].
+    pub(crate) latency_ms: AtomicU64,
+    /// TCP connections accepted so far; the last one's [`RecordedRequest::connection`].
+    pub(crate) connections: AtomicU64,
     /// The emulated world; take it with [`Inner::lock`].
     pub(crate) state: Mutex<State>,
     /// Set to true to stop serving.
@@ -286,6 +304,8 @@ impl Emulator {
             rate_limiter: opts.rate_limiter,
             max_file_bytes: opts.max_file_bytes,
             started: Instant::now(),
+            latency_ms: AtomicU64::new(opts.latency_ms),
+            connections: AtomicU64::new(0),
             state: Mutex::new({
                 let mut st = State::new(&opts.bot_name, opts.message_content_intent);
                 st.limiter = ratelimit::RateLimiter::new(opts.bucket_limit, opts.global_limit);
@@ -456,6 +476,19 @@ impl Emulator {
                 c.hidden = true;
             }
         }
+    }
+
+    /// Sets the emulated network latency ([`Options::latency_ms`]); 0 turns it off. Requests
+    /// already being handled may still get the old value.
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.inner.latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// How many TCP connections have been accepted so far (the highest
+    /// [`RecordedRequest::connection`] handed out). A client that keeps connections alive
+    /// makes few; one that connects per request makes one per request.
+    pub fn connections(&self) -> u64 {
+        self.inner.connections.load(Ordering::Relaxed)
     }
 
     /// Turns the MESSAGE_CONTENT intent on or off.

@@ -1,7 +1,9 @@
-//! The HTTP server: accept loop, one hyper HTTP/1 connection task per client, and per request
-//! the work around the handlers: reading the body, recording the request, applying faults,
-//! checking the answer against the spec, and turning it into an HTTP response.
+//! The HTTP server: accept loop (numbering connections), one hyper HTTP/1 connection task per
+//! client (kept alive between requests), and per request the work around the handlers: reading
+//! the body, recording the request, applying faults, checking the answer against the spec,
+//! waiting out the emulated latency, and turning it into an HTTP response.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,11 +59,15 @@ pub async fn serve(listener: TcpListener, inner: Arc<Inner>, mut shutdown: watch
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                let connection = inner.connections.fetch_add(1, Ordering::Relaxed) + 1;
                 let inner = inner.clone();
                 let mut stop = for_connections.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(inner.clone(), req));
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let service = service_fn(move |req| handle(inner.clone(), connection, req));
+                    // hyper keeps HTTP/1 connections alive by default; clients rely on it.
+                    let conn = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
                     tokio::select! {
                         _ = conn => {}
                         () = stopped(&mut stop) => {}
@@ -78,7 +84,34 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stopped| *stopped).await;
 }
 
-async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<EmuBody>, Dropped> {
+/// Whether a path is the control API's (never recorded, never delayed).
+fn is_control(path: &str) -> bool {
+    path == control::PREFIX || path.starts_with("/_emulator/")
+}
+
+/// One request on connection number `connection`: [`answer`], then for an API route the
+/// emulated latency ([`Inner::latency_ms`]) before hyper sends the head (or drops the
+/// connection for a fault).
+async fn handle(
+    inner: Arc<Inner>,
+    connection: u64,
+    req: Request<Incoming>,
+) -> Result<Response<EmuBody>, Dropped> {
+    let delayed = !is_control(req.uri().path());
+    let result = answer(&inner, connection, req).await;
+    let ms = inner.latency_ms.load(Ordering::Relaxed);
+    if delayed && ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    result
+}
+
+/// Reads, records and answers one request.
+async fn answer(
+    inner: &Inner,
+    connection: u64,
+    req: Request<Incoming>,
+) -> Result<Response<EmuBody>, Dropped> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -96,7 +129,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
         .iter()
         .find(|(k, _)| k == "content-type")
         .map(|(_, v)| v.clone());
-    let is_control = path == control::PREFIX || path.starts_with("/_emulator/");
+    let is_control = is_control(&path);
     let record = |body, files, status| RecordedRequest {
         method: method.clone(),
         path: path.clone(),
@@ -107,6 +140,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
         files,
         at_ms: inner.started.elapsed().as_millis() as u64,
         status,
+        connection,
     };
     let bytes = match read_body(req.into_body()).await {
         Ok(bytes) => bytes,
@@ -138,7 +172,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
     };
 
     if is_control {
-        let reply = control::handle(&inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
+        let reply = control::handle(inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
         return Ok(to_response(reply));
     }
 
@@ -171,20 +205,20 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
     // How the body is sent: whole, unless a fault makes it endless or slow.
     let mut send = Send::Whole;
     let mut reply = match fault {
-        None => routes::handle(&inner, &api),
+        None => routes::handle(inner, &api),
         Some(FaultKind::DropConnection) => return Err(Dropped),
         Some(FaultKind::LoseResponse) => {
-            let reply = routes::handle(&inner, &api);
-            check(&inner, &reply, &label);
+            let reply = routes::handle(inner, &api);
+            check(inner, &reply, &label);
             return Err(Dropped);
         }
         Some(FaultKind::Delay { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            routes::handle(&inner, &api)
+            routes::handle(inner, &api)
         }
         Some(FaultKind::MalformedJson) => {
-            let reply = routes::handle(&inner, &api);
-            check(&inner, &reply, &label);
+            let reply = routes::handle(inner, &api);
+            check(inner, &reply, &label);
             truncate(reply)
         }
         Some(FaultKind::RateLimited {
@@ -239,7 +273,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
         }
         Some(FaultKind::SlowBody { byte_every_ms }) => {
             send = Send::Slow(Duration::from_millis(byte_every_ms.max(1)));
-            routes::handle(&inner, &api)
+            routes::handle(inner, &api)
         }
         Some(FaultKind::Raw {
             status,
@@ -249,8 +283,8 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
             process,
         }) => {
             if process {
-                let reply = routes::handle(&inner, &api);
-                check(&inner, &reply, &label);
+                let reply = routes::handle(inner, &api);
+                check(inner, &reply, &label);
             }
             Reply {
                 status,
@@ -299,7 +333,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Result<Response<Em
         reply.headers.extend(ratelimit::headers(&info));
     }
     if !matches!(reply.body, Body::Raw { .. }) {
-        check(&inner, &reply, &label);
+        check(inner, &reply, &label);
     }
     inner.lock().set_status(seq, reply.status);
     let response = to_response(reply);
