@@ -318,6 +318,29 @@ impl<T: Transport> Client<T> {
         once: bool,
         accept: impl Fn(&HttpResponse) -> Result<R, String>,
     ) -> Result<(HttpResponse, R), AlertError> {
+        // One copy of the request loop for every answer type (it is the largest function in
+        // the component): `accept` is reached through `dyn` and leaves what it read here.
+        let mut read = None;
+        let response = self.call_once_or_retry(method, path, route, body, once, &mut |r| {
+            read = Some(accept(r)?);
+            Ok(())
+        })?;
+        match read {
+            Some(v) => Ok((response, v)),
+            None => Err(AlertError::Transport(format!("{route}: no answer was read"))),
+        }
+    }
+
+    /// The request loop of [`Client::call_with_safety`]: returns the 2xx that `accept` took.
+    fn call_once_or_retry(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<Payload>,
+        once: bool,
+        accept: &mut dyn FnMut(&HttpResponse) -> Result<(), String>,
+    ) -> Result<HttpResponse, AlertError> {
         let webhook = path.starts_with("/webhooks/");
         let base = match (&self.webhook_base, webhook) {
             (Some(b), true) => b.clone(),
@@ -381,7 +404,7 @@ impl<T: Transport> Client<T> {
             }
             match response.status {
                 200..=299 => match accept(&response) {
-                    Ok(v) => return Ok((response, v)),
+                    Ok(()) => return Ok(response),
                     Err(e) if once => {
                         return Err(AlertError::Transport(format!(
                             "{route} answered {} but its answer was unreadable ({e}); the message \
