@@ -200,12 +200,9 @@ impl<T: Transport> Service<T> {
             part.nonce = None;
             part.enforce_nonce = None;
             part.message_reference = None;
-            let sent = serde_json::to_value(&part)
-                .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))
-                .and_then(|json| {
-                    self.client
-                        .post_once::<MessageRef>(&path, &route, &json, &part.files)
-                });
+            let sent = self
+                .client
+                .post_once::<MessageRef>(&path, &route, &part, &part.files);
             match sent {
                 Ok(m) => {
                     channel = m.channel_id;
@@ -358,9 +355,13 @@ impl<T: Transport> Service<T> {
         message: &str,
         name: &str,
     ) -> Result<String, AlertError> {
+        #[derive(serde::Serialize)]
+        struct StartThread<'a> {
+            name: &'a str,
+        }
         let path = format!("/channels/{channel}/messages/{message}/threads");
         let route = format!("POST /channels/{channel}/messages/threads");
-        let body = serde_json::json!({ "name": name });
+        let body = StartThread { name };
         match self
             .client
             .send_json::<ThreadRef>(Method::Post, &path, &route, Some(&body))
@@ -396,16 +397,14 @@ impl<T: Transport> Service<T> {
         channel: &str,
         body: &CreateMessage,
     ) -> Result<MessageRef, AlertError> {
-        let json = serde_json::to_value(body)
-            .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))?;
         let path = format!("/channels/{channel}/messages");
         let route = format!("POST /channels/{channel}/messages");
         if body.files.is_empty() {
             self.client
-                .send_json::<MessageRef>(Method::Post, &path, &route, Some(&json))
+                .send_json::<MessageRef>(Method::Post, &path, &route, Some(body))
         } else {
             self.client
-                .send_form::<MessageRef>(Method::Post, &path, &route, &json, &body.files)
+                .send_form::<MessageRef>(Method::Post, &path, &route, body, &body.files)
         }
     }
 

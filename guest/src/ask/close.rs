@@ -8,7 +8,6 @@
 //! of embed text (the question's descriptions are cut, marked with `…`, then its fields and its
 //! later embeds give way); the first embed, with the key, always stays.
 
-use serde_json::json;
 
 use super::plan::Target;
 use super::record::{outcome_embed, read_outcome};
@@ -47,7 +46,10 @@ pub(super) fn edit<T: Transport>(
         return Ok(());
     }
     let embeds = with_outcome(current.embeds, outcome);
-    let body = json!({ "embeds": embeds, "allowed_mentions": { "parse": [] } });
+    let body = Edit {
+        allowed_mentions: NoMentions { parse: [] },
+        embeds,
+    };
     let route = format!("PATCH /channels/{}/messages/id", q.channel);
     svc.client
         .call(Method::Patch, &path, &route, Some(&body))
@@ -99,4 +101,18 @@ fn cut_units(s: &str, max: usize) -> &str {
         }
     }
     s
+}
+
+/// The edit's body: `{"allowed_mentions": {"parse": []}, "embeds": [...]}` (keys in this order,
+/// as before; see `render::body`).
+#[derive(serde::Serialize)]
+struct Edit {
+    allowed_mentions: NoMentions,
+    embeds: Vec<Embed>,
+}
+
+/// `{"parse": []}`: the edit pings nobody.
+#[derive(serde::Serialize)]
+struct NoMentions {
+    parse: [&'static str; 0],
 }

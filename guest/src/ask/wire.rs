@@ -36,9 +36,9 @@ pub(super) struct ChannelMessage {
     #[serde(default)]
     pub(super) embeds: Vec<Embed>,
     #[serde(default)]
-    pub(super) attachments: Vec<serde_json::Value>,
+    pub(super) attachments: Vec<crate::discord::Json>,
     #[serde(default)]
-    pub(super) sticker_items: Vec<serde_json::Value>,
+    pub(super) sticker_items: Vec<crate::discord::Json>,
     #[serde(default)]
     pub(super) reactions: Vec<Reaction>,
 }

@@ -5,8 +5,8 @@
 //! <https://discord.com/developers/docs/topics/opcodes-and-status-codes#json>.
 
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::json::Json;
 use super::transport::HttpResponse;
 use crate::bindings::{AlertError, ApiError, RateLimit};
 
@@ -18,7 +18,7 @@ const SEC: u64 = 1_000_000_000;
 pub(super) struct ErrorBody {
     pub(super) code: Option<u64>,
     message: Option<String>,
-    errors: Option<Value>,
+    errors: Option<Json>,
     pub(super) retry_after: Option<f64>,
     pub(super) global: Option<bool>,
 }
@@ -116,15 +116,15 @@ pub fn short(e: &AlertError) -> String {
 }
 
 /// Flatten Discord's nested `errors` object into `path: message` lines.
-fn field_errors(errors: &Value) -> Vec<String> {
-    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
-        let Value::Object(map) = value else { return };
+fn field_errors(errors: &Json) -> Vec<String> {
+    fn walk(value: &Json, path: &mut Vec<String>, out: &mut Vec<String>) {
+        let Json::Object(map) = value else { return };
         for (key, child) in map {
             if key == "_errors" {
                 for e in child.as_array().into_iter().flatten() {
                     let msg = e
                         .get("message")
-                        .and_then(Value::as_str)
+                        .and_then(Json::as_str)
                         .unwrap_or("invalid");
                     out.push(format!("{}: {msg}", path.join(".")));
                 }

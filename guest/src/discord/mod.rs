@@ -21,13 +21,14 @@ mod errors;
 pub mod fake;
 #[cfg(test)]
 mod hostile_tests;
+mod json;
 pub mod multipart;
 pub mod notices;
 #[cfg(test)]
 mod tests;
 mod transport;
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::bindings::{AlertError, RateLimit};
 use crate::ratelimit::{BucketInfo, Permit, RateLimiter, TooLate};
@@ -35,6 +36,7 @@ use errors::{is_transient, rate_limit_error, retry_after_header_ms, ErrorBody};
 use notices::{Line, Notices, SUPPRESSED};
 
 pub use errors::{api_error, short};
+pub use json::Json;
 pub use transport::{redact_url, HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 const MS: u64 = 1_000_000;
@@ -71,6 +73,25 @@ fn json_body<R: serde::de::DeserializeOwned>(r: &HttpResponse) -> Result<R, Stri
     serde_json::from_slice(&r.body).map_err(|e| e.to_string())
 }
 
+/// A JSON request body: anything `Serialize`, written straight to bytes (no `serde_json::Value`
+/// in between). Taken as `&dyn JsonBody` so the request paths stay one copy each.
+pub trait JsonBody {
+    /// The body as JSON text.
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+}
+
+impl<B: Serialize + ?Sized> JsonBody for B {
+    fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// `json` as bytes; a body that cannot be encoded is the caller's error.
+fn encode(json: &dyn JsonBody) -> Result<Vec<u8>, AlertError> {
+    json.to_json()
+        .map_err(|e| AlertError::InvalidInput(format!("cannot encode message: {e}")))
+}
+
 /// A request body, encoded once and sent as it is on every attempt.
 struct Payload {
     bytes: std::rc::Rc<Vec<u8>>,
@@ -78,11 +99,11 @@ struct Payload {
 }
 
 impl Payload {
-    fn json(v: &Value) -> Payload {
-        Payload {
-            bytes: std::rc::Rc::new(serde_json::to_vec(v).unwrap_or_default()),
+    fn json(v: &dyn JsonBody) -> Result<Payload, AlertError> {
+        Ok(Payload {
+            bytes: std::rc::Rc::new(encode(v)?),
             content_type: "application/json".into(),
-        }
+        })
     }
 }
 
@@ -203,27 +224,31 @@ impl<T: Transport> Client<T> {
         &mut self,
         path: &str,
         route: &str,
-        json: &Value,
+        json: &dyn JsonBody,
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
         let body = if files.is_empty() {
-            Payload::json(json)
+            Payload::json(json)?
         } else {
-            self.form(json, files)
+            self.form(json, files)?
         };
         self.call_with_safety(Method::Post, path, route, Some(body), true, json_body)
             .map(|(_, v)| v)
     }
 
     /// A multipart body: `json` as `payload_json`, then `files`.
-    fn form(&mut self, json: &Value, files: &[crate::render::FilePart]) -> Payload {
+    fn form(
+        &mut self,
+        json: &dyn JsonBody,
+        files: &[crate::render::FilePart],
+    ) -> Result<Payload, AlertError> {
+        let bytes = encode(json)?;
         let boundary =
             multipart::boundary(self.transport.random_u64(), self.transport.random_u64());
-        let bytes = serde_json::to_vec(json).unwrap_or_default();
-        Payload {
+        Ok(Payload {
             bytes: std::rc::Rc::new(multipart::encode(&bytes, files, &boundary)),
             content_type: multipart::content_type(&boundary),
-        }
+        })
     }
 
     /// The transport, to script it.
@@ -262,9 +287,9 @@ impl<T: Transport> Client<T> {
         method: Method,
         path: &str,
         route: &str,
-        body: Option<&Value>,
+        body: Option<&dyn JsonBody>,
     ) -> Result<R, AlertError> {
-        let body = body.map(Payload::json);
+        let body = body.map(Payload::json).transpose()?;
         self.call_with(method, path, route, body, json_body)
             .map(|(_, v)| v)
     }
@@ -275,10 +300,10 @@ impl<T: Transport> Client<T> {
         method: Method,
         path: &str,
         route: &str,
-        json: &Value,
+        json: &dyn JsonBody,
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
-        let body = self.form(json, files);
+        let body = self.form(json, files)?;
         self.call_with(method, path, route, Some(body), json_body)
             .map(|(_, v)| v)
     }
@@ -290,9 +315,10 @@ impl<T: Transport> Client<T> {
         method: Method,
         path: &str,
         route: &str,
-        body: Option<&Value>,
+        body: Option<&dyn JsonBody>,
     ) -> Result<HttpResponse, AlertError> {
-        self.call_with(method, path, route, body.map(Payload::json), |_| Ok(()))
+        let body = body.map(Payload::json).transpose()?;
+        self.call_with(method, path, route, body, |_| Ok(()))
             .map(|(r, ())| r)
     }
 

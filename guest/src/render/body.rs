@@ -7,6 +7,10 @@
 //! sent again in an edit exactly as it was posted. The `type` is read, never sent: Discord adds
 //! embeds of its own to a message (`link`, `image`, `video`, `gifv`, `article` previews of the
 //! URLs in its text), and those must not be sent back as if they were the bot's own (`rich`).
+//!
+//! The fields of every type sent are declared in the order of their JSON names, so the bytes
+//! sent have sorted keys, exactly as when bodies went through `serde_json::Value` (the golden
+//! test `service::tests::a_structured_post_sends_the_golden_request_bodies` pins them).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -20,26 +24,26 @@ fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> R
 /// `POST /channels/{id}/messages` body.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct CreateMessage {
+    /// Who may be pinged; always sent.
+    pub allowed_mentions: AllowedMentions,
+    /// One entry per file, `id` the `n` of its `files[n]` part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
     /// Plain text (the only place where pings work).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Rich embeds, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embeds: Vec<Embed>,
-    /// Who may be pinged; always sent.
-    pub allowed_mentions: AllowedMentions,
+    /// With a nonce: a second create with the same nonce returns the first message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_nonce: Option<bool>,
     /// Makes the message a reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
     /// Identifies one logical message across retries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
-    /// With a nonce: a second create with the same nonce returns the first message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enforce_nonce: Option<bool>,
-    /// One entry per file, `id` the `n` of its `files[n]` part.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<AttachmentRef>,
     /// The files themselves, sent as `files[n]` parts of a multipart request.
     #[serde(skip)]
     pub files: Vec<super::FilePart>,
@@ -48,13 +52,13 @@ pub struct CreateMessage {
 /// An `attachments` entry: which `files[n]` part, under which name, with which alt text.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AttachmentRef {
-    /// `n` of `files[n]`, as a string (Discord's spec types it as a snowflake).
-    pub id: String,
-    /// The file's name.
-    pub filename: String,
     /// Alt text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The file's name.
+    pub filename: String,
+    /// `n` of `files[n]`, as a string (Discord's spec types it as a snowflake).
+    pub id: String,
 }
 
 impl CreateMessage {
@@ -77,30 +81,30 @@ impl CreateMessage {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Embed {
-    /// The embed's type as Discord reports it (`rich` for the bot's own); never sent.
-    #[serde(rename = "type", skip_serializing, deserialize_with = "nullable")]
-    pub kind: Option<String>,
-    /// The title line.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// The text under the title (markdown).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
     /// The side bar's colour, `0xRRGGBB`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<u32>,
-    /// RFC 3339, shown in the footer line.
+    /// The text under the title (markdown).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    pub description: Option<String>,
     /// Name/value pairs.
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub fields: Vec<Field>,
-    /// A large image.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<Image>,
     /// Small text at the bottom (the part marker, a question's key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub footer: Option<Footer>,
+    /// A large image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// RFC 3339, shown in the footer line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// The title line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The embed's type as Discord reports it (`rich` for the bot's own); never sent.
+    #[serde(rename = "type", skip_serializing, deserialize_with = "nullable")]
+    pub kind: Option<String>,
 }
 
 impl Embed {
@@ -136,15 +140,15 @@ impl Embed {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Field {
+    /// Shown side by side with its inline neighbours.
+    #[serde(deserialize_with = "nullable")]
+    pub inline: bool,
     /// The field's name.
     #[serde(deserialize_with = "nullable")]
     pub name: String,
     /// The field's value.
     #[serde(deserialize_with = "nullable")]
     pub value: String,
-    /// Shown side by side with its inline neighbours.
-    #[serde(deserialize_with = "nullable")]
-    pub inline: bool,
 }
 
 /// An embed image.
@@ -170,19 +174,19 @@ pub struct Footer {
 pub struct AllowedMentions {
     /// Mention kinds parsed from the text; always empty, so `@everyone` and the like ping nobody.
     pub parse: Vec<String>,
-    /// User ids that may be pinged.
-    pub users: Vec<String>,
-    /// Role ids that may be pinged.
-    pub roles: Vec<String>,
     /// Whether a reply pings the author of the message it replies to.
     pub replied_user: bool,
+    /// Role ids that may be pinged.
+    pub roles: Vec<String>,
+    /// User ids that may be pinged.
+    pub users: Vec<String>,
 }
 
 /// The message a reply refers to.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MessageReference {
-    /// Its id.
-    pub message_id: String,
     /// Post anyway if that message is gone.
     pub fail_if_not_exists: bool,
+    /// Its id.
+    pub message_id: String,
 }
