@@ -26,6 +26,7 @@
 //! - [`ratelimit`]: Discord's bucket and global rate-limit state: when a request may go (pure).
 //! - [`config`]: config keys -> [`config::Settings`], token checks (pure).
 //! - [`snowflake`]: Discord ids: validation, ordering, the time they encode (pure).
+//! - [`order`]: a small stable sort (std's sorts are large in the component) (pure).
 //! - [`bindings`]: the generated WIT bindings; every WIT type is imported from here. Their
 //!   recipe (the `with:` table) is `world.rs`, shared with the sandbox test guest.
 
@@ -40,6 +41,7 @@ pub mod discord;
 #[cfg(target_arch = "wasm32")]
 mod glue;
 pub mod hooks;
+pub mod order;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 pub mod ratelimit;

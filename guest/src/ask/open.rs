@@ -209,9 +209,11 @@ fn find_by_key<T: Transport>(
         if let Some(b) = before {
             path.push_str(&format!("&before={b}"));
         }
-        let mut page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
+        let page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
         let full = page.len() == PAGE;
-        page.sort_by_key(|m| std::cmp::Reverse(snowflake::parse(&m.id).unwrap_or(0)));
+        // Newest first (`!id` sorts descending, ties kept in order).
+        let mut page =
+            crate::order::sort_by_u64(page, |m| !snowflake::parse(&m.id).unwrap_or(0));
         let oldest = page.iter().filter_map(|m| snowflake::parse(&m.id)).min();
         if let Some(i) = page.iter().position(|m| {
             snowflake::parse(&m.author.id) == Some(bot)

@@ -282,9 +282,9 @@ fn read_messages<T: Transport>(
     loop {
         let before = w.cursor;
         let path = format!("/channels/{channel}/messages?after={before}&limit={PAGE}");
-        let mut page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
+        let page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
         let full = page.len() == PAGE;
-        page.sort_by_key(|m| snowflake::parse(&m.id).unwrap_or(0));
+        let page = crate::order::sort_by_u64(page, |m| snowflake::parse(&m.id).unwrap_or(0));
         for m in &page {
             let Some(id) = snowflake::parse(&m.id).filter(|&id| id > w.cursor) else {
                 continue; // de-duplicate

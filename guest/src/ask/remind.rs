@@ -97,14 +97,13 @@ impl Sent {
     /// The ids counted that are newer than `cursor`, in order: the pings a wait sent but has
     /// not read back yet.
     pub fn seen_after(&self, cursor: u64) -> Vec<u64> {
-        let mut ids: Vec<u64> = self
+        let ids: Vec<u64> = self
             .seen
             .iter()
             .copied()
             .filter(|&id| id > cursor)
             .collect();
-        ids.sort_unstable();
-        ids
+        crate::order::sort_by_u64(ids, |&id| id)
     }
 }
 

@@ -107,7 +107,8 @@ impl<'de> Visitor<'de> for JsonVisitor {
         }
         // Sorted by key (a stable sort keeps a repeated key's values in order), then each
         // repeated key keeps its last value.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let order = crate::order::stable_order(entries.len(), &|a, b| entries[a].0 < entries[b].0);
+        let entries = crate::order::permute(entries, &order);
         let mut object: Vec<(String, Json)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             match object.last_mut() {
