@@ -101,6 +101,51 @@ async fn egress_is_limited_to_the_api_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_reused_connection_lets_no_denied_request_through() {
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    let rt = load();
+    let allowed = format!("egress http://{}/api/v10/users/@me", emu.addr());
+    // The same server and port under another name: another origin, not allowed, even though
+    // a connection to that very socket is open and idle in the pool.
+    let other_name = format!(
+        "egress http://localhost:{}/api/v10/users/@me",
+        emu.addr().port()
+    );
+    for (n, cmd) in [&allowed, &allowed, &other_name, &allowed]
+        .into_iter()
+        .enumerate()
+    {
+        let out = cmd_on(&rt, &cfg, cmd).await;
+        if n == 2 {
+            match out {
+                Err(CallError::Alert(AlertError::Transport(m))) => {
+                    assert!(m.contains("HttpRequestDenied"), "{m}");
+                }
+                other => panic!("{cmd} was not denied: {other:?}"),
+            }
+        } else {
+            assert!(out.expect("allowed").contains("reached"));
+        }
+    }
+    let requests = emu.requests();
+    assert_eq!(requests.len(), 3, "the denied request reached the server");
+    assert!(requests
+        .iter()
+        .all(|r| r.connection == requests[0].connection));
+    assert_eq!(emu.connections(), 1);
+    assert_eq!(rt.connections_opened(), 1);
+    let log = rt.take_guest_log().join("\n");
+    assert!(
+        log.contains(&format!(
+            "egress denied: GET http://localhost:{}/api/v10/users/@me",
+            emu.addr().port()
+        )),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_huge_allocation_is_stopped() {
     let emu = Emulator::start(Options::default()).await.unwrap();
     let cfg = config(&emu);

@@ -56,6 +56,7 @@ mod bindings;
 pub mod config;
 pub mod error;
 mod fsguard;
+pub mod net;
 pub mod policy;
 pub mod registry;
 pub mod runtime;

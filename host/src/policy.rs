@@ -214,6 +214,8 @@ pub struct EgressHooks {
     pub denied: Arc<Mutex<Vec<String>>>,
     /// Requests sent whose response has not arrived yet.
     pub in_flight: Arc<AtomicUsize>,
+    /// Where admitted requests go: the runtime's connection pool and rate-limit pacing.
+    pub net: Arc<crate::net::Net>,
 }
 
 /// One request counted in [`EgressHooks::in_flight`] until it is dropped.
@@ -327,17 +329,22 @@ impl WasiHttpHooks for EgressHooks {
         let Some(options) = self.admit(request.method(), request.uri(), options) else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         };
+        let Some(origin) = origin_of_uri(request.uri()) else {
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestUriInvalid) });
+        };
         let Some(counted) = InFlight::start(&self.in_flight, self.policy.max_concurrent_requests)
         else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::ConnectionLimitReached) });
         };
         let max_bytes = self.policy.max_response_bytes;
+        let net = self.net.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
             // `counted` is dropped with the request if it fails or is dropped; else it moves
             // into the response body and is released when that is read or dropped.
-            let (res, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let res = net.send(&origin, request, options).await?;
+            // The connection's I/O runs on its own task (it outlives this request).
+            let io = async { Ok(()) };
             Ok((
                 res.map(|body| {
                     CappedBody {
@@ -559,6 +566,7 @@ mod tests {
             }),
             denied: Arc::default(),
             in_flight: Arc::default(),
+            net: Arc::default(),
         };
         let get = http::Method::GET;
         let evil: http::Uri = "https://evil.example/x?token=abc".parse().unwrap();

@@ -38,6 +38,7 @@ impl HostState {
         stdout: LogPipe,
         stderr: LogPipe,
         in_wasm: super::ticker::InWasm,
+        net: Arc<crate::net::Net>,
     ) -> Self {
         // No preopens, no environment, no arguments, no stdin, no sockets.
         let wasi = WasiCtx::builder()
@@ -60,6 +61,7 @@ impl HostState {
                 policy: policy.clone(),
                 denied: Arc::default(),
                 in_flight: Arc::default(),
+                net,
             },
             config: cfg.clone(),
             limits: StoreLimitsBuilder::new()

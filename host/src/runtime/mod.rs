@@ -71,6 +71,8 @@ pub struct Runtime {
     engine: Engine,
     pre: FlavorPre<HostState>,
     ticker: ticker::Ticker,
+    /// Connections and rate-limit knowledge shared by every call.
+    net: Arc<crate::net::Net>,
     /// Whether the compiled component came from the compile cache.
     pub from_cache: bool,
     /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
@@ -168,9 +170,16 @@ impl Runtime {
             engine,
             pre,
             ticker,
+            net: Arc::default(),
             from_cache,
             guest_log: Mutex::new(Vec::new()),
         })
+    }
+
+    /// TCP connections this runtime has opened so far, over all its calls (connections are
+    /// pooled per origin and reused).
+    pub fn connections_opened(&self) -> u64 {
+        self.net.pool.connections_opened()
     }
 
     /// The component's imports, as `name` strings (for audits and tests).
@@ -278,7 +287,13 @@ impl Runtime {
     ) -> Result<R, CallError> {
         let stdout = LogPipe::new(GUEST_PIPE_BYTES);
         let stderr = LogPipe::new(GUEST_PIPE_BYTES);
-        let state = HostState::new(cfg, stdout.clone(), stderr.clone(), self.ticker.handle());
+        let state = HostState::new(
+            cfg,
+            stdout.clone(),
+            stderr.clone(),
+            self.ticker.handle(),
+            self.net.clone(),
+        );
         let denied = state.egress.denied.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
