@@ -22,6 +22,16 @@ use crate::service::Service;
 pub fn run<R>(
     f: impl FnOnce(&mut Service<WasiTransport>) -> Result<R, AlertError>,
 ) -> Result<R, AlertError> {
+    let mut service = service()?;
+    let result = f(&mut service);
+    service.client.finish_notices();
+    result
+}
+
+/// The [`Service`] the host's config and secrets describe. Not generic, so the one copy
+/// serves every export (inlined into [`run`], it was repeated for each of them).
+#[inline(never)]
+fn service() -> Result<Service<WasiTransport>, AlertError> {
     let settings =
         Settings::from_lookup(|key| config_store::get(key).map_err(|e| format!("{e:?}")))?;
     let token = read_secret(config::keys::TOKEN)?;
@@ -43,9 +53,7 @@ pub fn run<R>(
     if let Some(w) = webhook {
         service.set_webhook(w);
     }
-    let result = f(&mut service);
-    service.client.finish_notices();
-    result
+    Ok(service)
 }
 
 /// A secret by key; `None` when the host has none under it.
