@@ -68,7 +68,7 @@ pub fn is_denied(e: &AlertError) -> bool {
     matches!(e, AlertError::Transport(m) if m.starts_with(DENIED))
 }
 
-/// A 2xx's body as JSON, for [`Client::call_with`]'s `accept`.
+/// A 2xx's body as JSON, for [`Client::read`].
 fn json_body<R: serde::de::DeserializeOwned>(r: &HttpResponse) -> Result<R, String> {
     serde_json::from_slice(&r.body).map_err(|e| e.to_string())
 }
@@ -105,6 +105,19 @@ impl Payload {
             content_type: "application/json".into(),
         })
     }
+}
+
+/// A request body before it is encoded.
+enum Body<'a> {
+    None,
+    Json(&'a dyn JsonBody),
+    /// Multipart: the JSON as `payload_json`, then the files.
+    Form(&'a dyn JsonBody, &'a [crate::render::FilePart]),
+}
+
+/// The error for a 2xx taken without its answer read (cannot happen: `accept` reads it).
+fn not_read(route: &str) -> AlertError {
+    AlertError::Transport(format!("{route}: no answer was read"))
 }
 
 /// `User-Agent` Discord requires of bots: `DiscordBot ($url, $version)`.
@@ -228,12 +241,11 @@ impl<T: Transport> Client<T> {
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
         let body = if files.is_empty() {
-            Payload::json(json)?
+            Body::Json(json)
         } else {
-            self.form(json, files)?
+            Body::Form(json, files)
         };
-        self.call_with_safety(Method::Post, path, route, Some(body), true, json_body)
-            .map(|(_, v)| v)
+        self.read(Method::Post, path, route, body, true)
     }
 
     /// A multipart body: `json` as `payload_json`, then `files`.
@@ -275,7 +287,7 @@ impl<T: Transport> Client<T> {
         path: &str,
         route: &str,
     ) -> Result<R, AlertError> {
-        self.send_json(Method::Get, path, route, None)
+        self.read(Method::Get, path, route, Body::None, false)
     }
 
     /// Send one logical request and decode its JSON answer. A 2xx whose body does not decode
@@ -289,9 +301,8 @@ impl<T: Transport> Client<T> {
         route: &str,
         body: Option<&dyn JsonBody>,
     ) -> Result<R, AlertError> {
-        let body = body.map(Payload::json).transpose()?;
-        self.call_with(method, path, route, body, json_body)
-            .map(|(_, v)| v)
+        let body = body.map_or(Body::None, Body::Json);
+        self.read(method, path, route, body, false)
     }
 
     /// [`Client::send_json`] as a multipart form: `json` as `payload_json`, then `files`.
@@ -303,9 +314,7 @@ impl<T: Transport> Client<T> {
         json: &dyn JsonBody,
         files: &[crate::render::FilePart],
     ) -> Result<R, AlertError> {
-        let body = self.form(json, files)?;
-        self.call_with(method, path, route, Some(body), json_body)
-            .map(|(_, v)| v)
+        self.read(method, path, route, Body::Form(json, files), false)
     }
 
     /// Send one logical request and return its successful response. `path` starts with `/`;
@@ -317,47 +326,48 @@ impl<T: Transport> Client<T> {
         route: &str,
         body: Option<&dyn JsonBody>,
     ) -> Result<HttpResponse, AlertError> {
-        let body = body.map(Payload::json).transpose()?;
-        self.call_with(method, path, route, body, |_| Ok(()))
-            .map(|(r, ())| r)
+        let body = body.map_or(Body::None, Body::Json);
+        self.exchange(method, path, route, body, false, &mut |_| Ok(()))
     }
 
-    /// [`Client::call`], with a 2xx accepted only once `accept` reads it.
-    fn call_with<R>(
+    /// [`Client::exchange`], a 2xx accepted only once its body decodes as JSON into `R`. The
+    /// only code repeated for each answer type: the rest is reached through `dyn`.
+    fn read<R: serde::de::DeserializeOwned>(
         &mut self,
         method: Method,
         path: &str,
         route: &str,
-        body: Option<Payload>,
-        accept: impl Fn(&HttpResponse) -> Result<R, String>,
-    ) -> Result<(HttpResponse, R), AlertError> {
-        self.call_with_safety(method, path, route, body, false, accept)
-    }
-
-    /// [`Client::call_with`]; with `once`, nothing that may have been processed is repeated.
-    fn call_with_safety<R>(
-        &mut self,
-        method: Method,
-        path: &str,
-        route: &str,
-        body: Option<Payload>,
+        body: Body<'_>,
         once: bool,
-        accept: impl Fn(&HttpResponse) -> Result<R, String>,
-    ) -> Result<(HttpResponse, R), AlertError> {
-        // One copy of the request loop for every answer type (it is the largest function in
-        // the component): `accept` is reached through `dyn` and leaves what it read here.
+    ) -> Result<R, AlertError> {
         let mut read = None;
-        let response = self.call_once_or_retry(method, path, route, body, once, &mut |r| {
-            read = Some(accept(r)?);
+        self.exchange(method, path, route, body, once, &mut |r| {
+            read = Some(json_body(r)?);
             Ok(())
         })?;
-        match read {
-            Some(v) => Ok((response, v)),
-            None => Err(AlertError::Transport(format!("{route}: no answer was read"))),
-        }
+        read.ok_or_else(|| not_read(route))
     }
 
-    /// The request loop of [`Client::call_with_safety`]: returns the 2xx that `accept` took.
+    /// Encode `body`, then [`Client::call_once_or_retry`]; with `once`, nothing that may have
+    /// been processed is repeated.
+    fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Body<'_>,
+        once: bool,
+        accept: &mut dyn FnMut(&HttpResponse) -> Result<(), String>,
+    ) -> Result<HttpResponse, AlertError> {
+        let body = match body {
+            Body::None => None,
+            Body::Json(json) => Some(Payload::json(json)?),
+            Body::Form(json, files) => Some(self.form(json, files)?),
+        };
+        self.call_once_or_retry(method, path, route, body, once, accept)
+    }
+
+    /// The request loop of [`Client::exchange`]: returns the 2xx that `accept` took.
     fn call_once_or_retry(
         &mut self,
         method: Method,
