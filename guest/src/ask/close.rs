@@ -8,7 +8,6 @@
 //! of embed text (the question's descriptions are cut, marked with `…`, then its fields and its
 //! later embeds give way); the first embed, with the key, always stays.
 
-
 use super::plan::Target;
 use super::record::{outcome_embed, read_outcome};
 use super::wire::ChannelMessage;

@@ -212,8 +212,7 @@ fn find_by_key<T: Transport>(
         let page: Vec<ChannelMessage> = svc.client.get_json(&path, &route)?;
         let full = page.len() == PAGE;
         // Newest first (`!id` sorts descending, ties kept in order).
-        let mut page =
-            crate::order::sort_by_u64(page, |m| !snowflake::parse(&m.id).unwrap_or(0));
+        let mut page = crate::order::sort_by_u64(page, |m| !snowflake::parse(&m.id).unwrap_or(0));
         let oldest = page.iter().filter_map(|m| snowflake::parse(&m.id)).min();
         if let Some(i) = page.iter().position(|m| {
             snowflake::parse(&m.author.id) == Some(bot)

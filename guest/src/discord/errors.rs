@@ -122,10 +122,7 @@ fn field_errors(errors: &Json) -> Vec<String> {
         for (key, child) in map {
             if key == "_errors" {
                 for e in child.as_array().into_iter().flatten() {
-                    let msg = e
-                        .get("message")
-                        .and_then(Json::as_str)
-                        .unwrap_or("invalid");
+                    let msg = e.get("message").and_then(Json::as_str).unwrap_or("invalid");
                     out.push(format!("{}: {msg}", path.join(".")));
                 }
             } else {

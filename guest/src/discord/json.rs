@@ -139,8 +139,7 @@ mod tests {
             r#"{"k": 1, "k": "last"}"#,
         ] {
             let ours = serde_json::from_str::<Json>(text).map_err(|e| e.to_string());
-            let value =
-                serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string());
+            let value = serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string());
             assert_eq!(ours.is_ok(), value.is_ok(), "{text}: {ours:?} vs {value:?}");
             if let (Err(a), Err(b)) = (&ours, &value) {
                 assert_eq!(a, b, "{text}");
@@ -151,7 +150,9 @@ mod tests {
     #[test]
     fn objects_are_sorted_and_keep_a_repeated_keys_last_value() {
         let j: Json = serde_json::from_str(r#"{"k": 1, "b": "x", "k": "last", "a": []}"#).unwrap();
-        let Json::Object(map) = &j else { panic!("{j:?}") };
+        let Json::Object(map) = &j else {
+            panic!("{j:?}")
+        };
         let keys: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["a", "b", "k"]);
         assert_eq!(j.get("k").and_then(Json::as_str), Some("last"));

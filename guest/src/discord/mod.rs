@@ -108,6 +108,7 @@ impl Payload {
 }
 
 /// A request body before it is encoded.
+#[derive(Clone, Copy)]
 enum Body<'a> {
     None,
     Json(&'a dyn JsonBody),
