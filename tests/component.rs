@@ -45,9 +45,14 @@ fn imports_only_what_the_flavor_world_allows() {
 #[test]
 fn a_cache_others_can_write_is_not_used() {
     use std::os::unix::fs::PermissionsExt;
+    // A component from a file: the embedded one brings its own native code (tested below).
+    let wasm = alerter_e2e::scratch("cache-component").join("flavor.wasm");
+    std::fs::write(&wasm, alerter_host::runtime::EMBEDDED_COMPONENT).unwrap();
     let cache_state = |dir: &std::path::Path| {
         let out = std::process::Command::new(alerter_e2e::alerter_bin())
-            .args(["-v", "wit", "--imports"])
+            .args(["-v", "--component"])
+            .arg(&wasm)
+            .args(["wit", "--imports"])
             .env("ALERTER_CACHE_DIR", dir)
             .output()
             .expect("run alerter");
@@ -89,5 +94,22 @@ fn the_cli_runs_under_a_tight_address_space_limit() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The first run on a fresh machine (no cache, none writable) loads the native code built into
+/// the binary instead of compiling.
+#[test]
+fn the_embedded_component_needs_no_compile_and_no_cache() {
+    let out = std::process::Command::new(alerter_e2e::alerter_bin())
+        .args(["-v", "wit", "--imports"])
+        .env("ALERTER_CACHE_DIR", "")
+        .output()
+        .expect("run alerter");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("native code precompiled at build time"),
+        "{err}"
     );
 }

@@ -66,7 +66,7 @@ mod spec;
 pub use bindings::{types, ChannelInfo, CheckReport, ExceptionInfo, RunContext};
 pub use error::{describe, CallError, ConfigError, SecretError};
 pub use policy::Policy;
-pub use runtime::{CallConfig, Instances, Runtime};
+pub use runtime::{CallConfig, CodeSource, Instances, Runtime};
 pub use secrets::{Redactor, SecretStore};
 
 /// The WIT contract (`alerter:core`) the embedded component implements.

@@ -173,8 +173,7 @@ pub fn wit(g: &Global, w: &WitArgs) -> Result<Outcome, Failure> {
     }
     let runtime = load_component(g)?;
     if g.verbose {
-        let cache = if runtime.from_cache { "hit" } else { "miss" };
-        eprintln!("alerter: compile cache {cache}");
+        eprintln!("alerter: native code {}", runtime.code);
     }
     for i in runtime.imports() {
         println!("{i}");

@@ -201,9 +201,9 @@ impl Invocation {
         let runtime = load_component(g)?;
         if g.verbose {
             eprintln!(
-                "alerter: component ready in {:?} (compile cache {})",
+                "alerter: component ready in {:?} (native code {})",
                 started.elapsed(),
-                if runtime.from_cache { "hit" } else { "miss" }
+                runtime.code
             );
             eprintln!(
                 "alerter: settings {:?}; secrets {:?}; egress allowed to {:?}",

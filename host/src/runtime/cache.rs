@@ -1,3 +1,6 @@
+//! Where a runtime's native code comes from: the artifact built into the binary when the
+//! running engine and CPU accept it, else the compile cache.
+//!
 //! The compile cache: a compiled component (native code) is kept on disk, keyed by a SHA-256
 //! of the component's bytes and the engine's compatibility hash (wasmtime version and
 //! settings), so later runs skip Cranelift. Since the file is native code, it is loaded only
@@ -9,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use wasmtime::component::Component;
 use wasmtime::Engine;
+
+use super::CodeSource;
 
 /// Where compiled components are cached: `$ALERTER_CACHE_DIR`, else `$XDG_CACHE_HOME/alerter`,
 /// else `~/.cache/alerter`. `None` (an empty `ALERTER_CACHE_DIR`) disables the cache.
@@ -22,10 +27,25 @@ fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("alerter"))
 }
 
-/// Compile a component, or load it precompiled from the cache. Returns whether the cache hit.
-pub fn load(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> {
+/// The native code for a component: `precompiled` (the build's artifact for `bytes`, or empty)
+/// if wasmtime accepts it for this engine and CPU, else the compile cache's, else a fresh
+/// compile (then cached).
+pub fn load(
+    engine: &Engine,
+    bytes: &[u8],
+    precompiled: &[u8],
+) -> anyhow::Result<(Component, CodeSource)> {
+    if !precompiled.is_empty() {
+        // SAFETY: `precompiled` is the build script's `Engine::precompile_component` of
+        // `bytes`, embedded in this binary (nothing outside can change it). wasmtime checks
+        // its version, settings and CPU features against this engine and refuses a mismatch,
+        // which falls through to a compile.
+        if let Ok(c) = unsafe { Component::deserialize(engine, precompiled) } {
+            return Ok((c, CodeSource::Precompiled));
+        }
+    }
     let Some(dir) = cache_dir() else {
-        return Ok((Component::new(engine, bytes)?, false));
+        return Ok((Component::new(engine, bytes)?, CodeSource::Compiled));
     };
     let path = dir.join(format!("{}.cwasm", key(engine, bytes)));
     if private_file(&path) && private_to_us(&dir) {
@@ -33,7 +53,7 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> 
         // hash (both are in its name), it is a regular file (not a link), and it and its
         // directory are owned by this user and writable by nobody else.
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
-            return Ok((c, true));
+            return Ok((c, CodeSource::Cache));
         }
     }
     let component = Component::new(engine, bytes)?;
@@ -41,7 +61,7 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, bool)> 
         // A cache that cannot be written only costs the next run a compile.
         let _ = write_private(&dir, &path, &serialized);
     }
-    Ok((component, false))
+    Ok((component, CodeSource::Compiled))
 }
 
 /// The cache file's name: SHA-256 of the component and of the engine's compatibility hash

@@ -11,6 +11,7 @@
 //!   guest's own).
 
 mod cache;
+mod engine_config;
 mod imports;
 mod lifecycle;
 mod pipe;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
-use wasmtime::{CallHook, Config, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
+use wasmtime::{CallHook, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
 
 use imports::HostState;
 use pipe::LogPipe;
@@ -39,6 +40,34 @@ use crate::secrets::Redactor;
 /// The Discord flavor built from `guest/`, embedded at build time.
 pub static EMBEDDED_COMPONENT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.wasm"));
+
+/// [`EMBEDDED_COMPONENT`] compiled to native code at build time, for the build machine's CPU
+/// and the runtime's code settings; empty if the build skipped it (`ALERTER_PRECOMPILE=0`).
+/// A runtime uses it when wasmtime accepts it for the running engine and CPU, and otherwise
+/// compiles (see [`CodeSource`]).
+pub static PRECOMPILED_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/alerter_discord.cwasm"));
+
+/// Where a runtime's native code came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled at build time and embedded in the binary ([`PRECOMPILED_COMPONENT`]).
+    Precompiled,
+    /// Loaded from the compile cache on disk.
+    Cache,
+    /// Compiled now by Cranelift (and written to the cache when it is usable).
+    Compiled,
+}
+
+impl std::fmt::Display for CodeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CodeSource::Precompiled => "precompiled at build time",
+            CodeSource::Cache => "compile cache hit",
+            CodeSource::Compiled => "compile cache miss",
+        })
+    }
+}
 
 /// Lines of guest output kept for [`Runtime::take_guest_log`].
 const GUEST_LOG_LINES: usize = 1000;
@@ -73,8 +102,8 @@ pub struct Runtime {
     ticker: ticker::Ticker,
     /// Connections and rate-limit knowledge shared by every call.
     net: Arc<crate::net::Net>,
-    /// Whether the compiled component came from the compile cache.
-    pub from_cache: bool,
+    /// Where the component's native code came from.
+    pub code: CodeSource,
     /// Everything the guests printed, redacted, in order (drained by [`Runtime::take_guest_log`]).
     guest_log: Mutex<Vec<String>>,
 }
@@ -98,9 +127,7 @@ const POOLED_INSTANCES: u32 = 256;
 /// The engine every runtime uses: fuel and epochs on, small virtual-memory reservations, and
 /// the pooling allocator when `instances` asks for it.
 fn engine(instances: Instances) -> anyhow::Result<Engine> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    config.consume_fuel(true);
+    let mut config = engine_config::code_config();
     if instances == Instances::Pooled {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_component_instances(POOLED_INSTANCES)
@@ -110,9 +137,6 @@ fn engine(instances: Instances) -> anyhow::Result<Engine> {
             .total_core_instances(4 * POOLED_INSTANCES);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
-    // Keep virtual memory reservations small: the guest never needs 4 GiB.
-    config.memory_reservation(256 << 20);
-    config.memory_guard_size(32 << 20);
     // The configuration is fixed, so a pooled engine fails only when its pool cannot be
     // mapped ("failed to create memory pool mapping"): say what to do about it.
     Engine::new(&config).map_err(|e| {
@@ -154,7 +178,13 @@ impl Runtime {
     /// `instances` says.
     pub fn from_bytes_with(bytes: &[u8], instances: Instances) -> anyhow::Result<Runtime> {
         let engine = engine(instances)?;
-        let (component, from_cache) = cache::load(&engine, bytes)?;
+        // The embedded component has native code built with it; any other is compiled.
+        let precompiled = if std::ptr::eq(bytes, EMBEDDED_COMPONENT) {
+            PRECOMPILED_COMPONENT
+        } else {
+            &[]
+        };
+        let (component, code) = cache::load(&engine, bytes, precompiled)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -171,7 +201,7 @@ impl Runtime {
             pre,
             ticker,
             net: Arc::default(),
-            from_cache,
+            code,
             guest_log: Mutex::new(Vec::new()),
         })
     }
@@ -439,6 +469,35 @@ fn trap_reason(e: &wasmtime::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_native_code_is_used_when_the_engine_accepts_it_and_refused_when_not() {
+        assert!(
+            !PRECOMPILED_COMPONENT.is_empty(),
+            "the build script precompiles the embedded component"
+        );
+        for instances in [Instances::Pooled, Instances::OnDemand] {
+            let e = engine(instances).unwrap();
+            let (_, code) = cache::load(&e, EMBEDDED_COMPONENT, PRECOMPILED_COMPONENT).unwrap();
+            assert_eq!(code, CodeSource::Precompiled, "{instances:?}");
+        }
+        // Other code settings (no fuel metering compiled in): the artifact would run the guest
+        // unmetered, so wasmtime must refuse it and the component is compiled instead.
+        let mut config = engine_config::code_config();
+        config.consume_fuel(false);
+        let other = Engine::new(&config).unwrap();
+        // SAFETY: our own build's artifact; the point is that wasmtime refuses it here.
+        assert!(unsafe {
+            wasmtime::component::Component::deserialize(&other, PRECOMPILED_COMPONENT)
+        }
+        .is_err());
+        let (_, code) = cache::load(&other, EMBEDDED_COMPONENT, PRECOMPILED_COMPONENT).unwrap();
+        assert_ne!(code, CodeSource::Precompiled);
+        // Bytes that are not an artifact at all fall back the same way.
+        let e = engine(Instances::OnDemand).unwrap();
+        let (_, code) = cache::load(&e, EMBEDDED_COMPONENT, b"not native code").unwrap();
+        assert_ne!(code, CodeSource::Precompiled);
+    }
 
     /// Set for the child that runs [`a_pool_that_cannot_be_reserved_says_what_to_do`] under a
     /// tight `ulimit -v`.
