@@ -194,19 +194,18 @@ impl State {
         let reset_after = seconds(headers, "x-ratelimit-reset-after");
         if let (Some(limit), Some(remaining), Some(after)) = (limit, remaining, reset_after) {
             b.limit = limit;
-            // Requests still in flight were taken from the count this answer does not know.
-            let remaining = remaining.saturating_sub(b.in_flight);
+            // Our own count (the limit at the window's start, minus each request taken since)
+            // already includes requests still in flight, which this answer may not; Discord's
+            // count includes requests from elsewhere (another process with the same bot),
+            // which ours does not. The lower of the two is right in both cases, and answers
+            // that arrive out of order (an older one reporting more left) cannot raise it.
+            b.remaining = b.remaining.min(remaining);
             let reset = now + after;
-            match b.reset_at {
-                // Answers of one window can arrive out of order: an older one reports more
-                // left than a newer one already did, so within a window the count only falls.
-                Some(known) if known > now && reset <= known + SAME_WINDOW => {
-                    b.remaining = b.remaining.min(remaining);
-                }
-                _ => {
-                    b.remaining = remaining;
-                    b.reset_at = Some(reset);
-                }
+            if !b
+                .reset_at
+                .is_some_and(|known| known > now && reset <= known + SAME_WINDOW)
+            {
+                b.reset_at = Some(reset);
             }
         }
         if status != StatusCode::TOO_MANY_REQUESTS {
@@ -452,6 +451,37 @@ mod tests {
         s.take(k, t1).unwrap();
         s.learn(k, StatusCode::OK, &limits(3, 2, "1"), t1);
         assert!(s.take(k, t1).is_ok());
+    }
+
+    #[test]
+    fn an_answer_that_overtakes_earlier_ones_leaves_the_slots_not_yet_used() {
+        let mut s = State::default();
+        let k = key(BOT, "POST", POST);
+        let t0 = Instant::now();
+        s.take(k, t0).unwrap();
+        s.learn(k, StatusCode::OK, &limits(5, 4, "1"), t0);
+        let t1 = t0 + Duration::from_secs(1);
+        // A new window: four go out at once and the third's answer comes back first.
+        for _ in 0..4 {
+            s.take(k, t1).unwrap();
+        }
+        s.learn(k, StatusCode::OK, &limits(5, 2, "1"), t1);
+        assert!(s.take(k, t1).is_ok(), "the fifth slot is still free");
+        assert!(s.take(k, t1).is_err());
+    }
+
+    #[test]
+    fn another_client_of_the_same_bot_lowers_the_count() {
+        let mut s = State::default();
+        let k = key(BOT, "POST", POST);
+        let t0 = Instant::now();
+        s.take(k, t0).unwrap();
+        s.learn(k, StatusCode::OK, &limits(5, 4, "1"), t0);
+        s.take(k, t0).unwrap();
+        // Discord counted two more than we sent.
+        s.learn(k, StatusCode::OK, &limits(5, 1, "1"), t0);
+        assert!(s.take(k, t0).is_ok());
+        assert!(s.take(k, t0).is_err());
     }
 
     #[test]
