@@ -358,6 +358,10 @@ pub struct EmulatorArgs {
     /// Serve message content only to messages that mention the bot (as without the intent).
     #[arg(long)]
     pub no_message_content_intent: bool,
+    /// Delay every API response by this many milliseconds, like a client far from Discord's
+    /// edge (e.g. 20).
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 /// The README documents the CLI by hand; these tests hold it to the clap definitions above, so

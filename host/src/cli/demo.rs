@@ -22,6 +22,7 @@ pub async fn emulator(e: &EmulatorArgs) -> Result<Outcome, Failure> {
             .clone()
             .unwrap_or_else(|| alerter_emulator::Options::default().token),
         message_content_intent: !e.no_message_content_intent,
+        latency_ms: e.latency_ms,
         ..alerter_emulator::Options::default()
     };
     let emu = alerter_emulator::Emulator::start(opts)

@@ -17,7 +17,7 @@ use super::CodeSource;
 
 /// Where compiled components are cached: `$ALERTER_CACHE_DIR`, else `$XDG_CACHE_HOME/alerter`,
 /// else `~/.cache/alerter`. `None` (an empty `ALERTER_CACHE_DIR`) disables the cache.
-fn cache_dir() -> Option<PathBuf> {
+pub fn cache_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("ALERTER_CACHE_DIR") {
         return (!d.is_empty()).then(|| PathBuf::from(d));
     }
@@ -27,41 +27,55 @@ fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("alerter"))
 }
 
-/// The native code for a component: `precompiled` (the build's artifact for `bytes`, or empty)
-/// if wasmtime accepts it for this engine and CPU, else the compile cache's, else a fresh
-/// compile (then cached).
+/// The native code for a component, from the first source that has it: the compile cache in
+/// `dir` (mapped from disk, so only the code that runs is paged in), `precompiled` (the build's
+/// artifact for `bytes`, or empty) if wasmtime accepts it for this engine and CPU, else a fresh
+/// compile. Either of the last two is written to the cache for the next run. `dir` is
+/// [`cache_dir`] in the runtime; `None` means no cache.
 pub fn load(
     engine: &Engine,
     bytes: &[u8],
     precompiled: &[u8],
+    dir: Option<&Path>,
 ) -> anyhow::Result<(Component, CodeSource)> {
-    if !precompiled.is_empty() {
-        // SAFETY: `precompiled` is the build script's `Engine::precompile_component` of
-        // `bytes`, embedded in this binary (nothing outside can change it). wasmtime checks
-        // its version, settings and CPU features against this engine and refuses a mismatch,
-        // which falls through to a compile.
-        if let Ok(c) = unsafe { Component::deserialize(engine, precompiled) } {
-            return Ok((c, CodeSource::Precompiled));
+    let path = dir.map(|d| d.join(format!("{}.cwasm", key(engine, bytes))));
+    if let (Some(dir), Some(path)) = (dir, &path) {
+        if private_file(path) && private_to_us(dir) {
+            // SAFETY: the file was written by `serialize` (or is the build's artifact) for an
+            // engine with the same compatibility hash (both are in its name), it is a regular
+            // file (not a link), and it and its directory are owned by this user and writable
+            // by nobody else.
+            if let Ok(c) = unsafe { Component::deserialize_file(engine, path) } {
+                return Ok((c, CodeSource::Cache));
+            }
         }
     }
-    let Some(dir) = cache_dir() else {
-        return Ok((Component::new(engine, bytes)?, CodeSource::Compiled));
+    let (component, code, serialized) = match precompiled_for(engine, precompiled) {
+        Some(c) => (c, CodeSource::Precompiled, None),
+        None => {
+            let c = Component::new(engine, bytes)?;
+            let s = c.serialize().ok();
+            (c, CodeSource::Compiled, s)
+        }
     };
-    let path = dir.join(format!("{}.cwasm", key(engine, bytes)));
-    if private_file(&path) && private_to_us(&dir) {
-        // SAFETY: the file was written by `serialize` of an engine with the same compatibility
-        // hash (both are in its name), it is a regular file (not a link), and it and its
-        // directory are owned by this user and writable by nobody else.
-        if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
-            return Ok((c, CodeSource::Cache));
-        }
+    if let (Some(dir), Some(path)) = (dir, &path) {
+        // A cache that cannot be written only costs the next run a load or a compile.
+        let data = serialized.as_deref().unwrap_or(precompiled);
+        let _ = write_private(dir, path, data);
     }
-    let component = Component::new(engine, bytes)?;
-    if let Ok(serialized) = component.serialize() {
-        // A cache that cannot be written only costs the next run a compile.
-        let _ = write_private(&dir, &path, &serialized);
+    Ok((component, code))
+}
+
+/// The build's artifact, if there is one and wasmtime accepts it for `engine`.
+fn precompiled_for(engine: &Engine, precompiled: &[u8]) -> Option<Component> {
+    if precompiled.is_empty() {
+        return None;
     }
-    Ok((component, CodeSource::Compiled))
+    // SAFETY: `precompiled` is the build script's `Engine::precompile_component` of the
+    // component, embedded in this binary (nothing outside can change it). wasmtime checks its
+    // version, settings and CPU features against this engine and refuses a mismatch, which
+    // falls through to a compile.
+    unsafe { Component::deserialize(engine, precompiled) }.ok()
 }
 
 /// The cache file's name: SHA-256 of the component and of the engine's compatibility hash
