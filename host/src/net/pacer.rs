@@ -107,6 +107,9 @@ struct Bucket {
     remaining: u32,
     reset_at: Option<Instant>,
     in_flight: u32,
+    /// Requests waiting for this bucket, by arrival: only the first may take a slot, so a
+    /// request cannot lose the race for every window's slots to later ones.
+    queue: VecDeque<u64>,
 }
 
 impl Default for Bucket {
@@ -117,6 +120,7 @@ impl Default for Bucket {
             remaining: u32::MAX,
             reset_at: None,
             in_flight: 0,
+            queue: VecDeque::new(),
         }
     }
 }
@@ -131,6 +135,8 @@ struct Bot {
 struct State {
     buckets: HashMap<u64, Bucket>,
     bots: HashMap<u64, Bot>,
+    /// The last number given to a waiting request.
+    last_waiter: u64,
 }
 
 /// Why a request cannot go yet.
@@ -138,7 +144,7 @@ struct State {
 enum Hold {
     /// Until this instant (a reset, the global window).
     Until(Instant),
-    /// Until another request of the same route answers.
+    /// Until another request of the same route answers, or an earlier one takes its slot.
     Answer,
 }
 
@@ -180,6 +186,23 @@ impl State {
         b.in_flight += 1;
         if key.bot != 0 {
             self.bots.entry(key.bot).or_default().sent.push_back(now);
+        }
+        Ok(())
+    }
+
+    /// [`State::take`] for waiter `id`, only when it is first in its bucket's line (and then
+    /// out of the line).
+    fn take_in_turn(&mut self, key: Key, id: u64, now: Instant) -> Result<(), Hold> {
+        let first = self
+            .buckets
+            .get(&key.bucket)
+            .is_none_or(|b| b.queue.front().is_none_or(|&w| w == id));
+        if !first {
+            return Err(Hold::Answer);
+        }
+        self.take(key, now)?;
+        if let Some(b) = self.buckets.get_mut(&key.bucket) {
+            b.queue.pop_front();
         }
         Ok(())
     }
@@ -270,23 +293,32 @@ pub struct Ticket {
 
 impl Pacer {
     /// Wait until a request with `key` may go without meeting a known limit, and take its slot.
+    /// Requests for one bucket take slots in the order they arrived.
     pub async fn acquire(self: &Arc<Self>, key: Key) -> Ticket {
+        let mut waiting = Waiting {
+            pacer: self,
+            key,
+            id: self.enqueue(key),
+        };
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             let hold = match self.state.lock() {
-                Ok(mut s) => s.take(key, Instant::now()),
+                Ok(mut s) => s.take_in_turn(key, waiting.id, Instant::now()),
                 // A poisoned lock means a panic elsewhere; pacing is only an optimisation.
                 Err(_) => Ok(()),
             };
             match hold {
                 Ok(()) => {
+                    waiting.id = 0;
+                    // The next in line may go now too (if the bucket has slots left).
+                    self.changed.notify_waiters();
                     return Ticket {
                         pacer: self.clone(),
                         key,
                         open: true,
-                    }
+                    };
                 }
                 Err(Hold::Until(t)) => {
                     tokio::select! {
@@ -297,6 +329,39 @@ impl Pacer {
                 Err(Hold::Answer) => changed.await,
             }
         }
+    }
+
+    /// Put a new request at the end of its bucket's line; returns its number.
+    fn enqueue(&self, key: Key) -> u64 {
+        let Ok(mut s) = self.state.lock() else {
+            return 0;
+        };
+        s.last_waiter += 1;
+        let id = s.last_waiter;
+        s.buckets.entry(key.bucket).or_default().queue.push_back(id);
+        id
+    }
+}
+
+/// A request in its bucket's line; leaving it (given up, or cancelled) lets the next one on.
+struct Waiting<'a> {
+    pacer: &'a Pacer,
+    key: Key,
+    /// 0 once the request has taken its slot.
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.id == 0 {
+            return;
+        }
+        if let Ok(mut s) = self.pacer.state.lock() {
+            if let Some(b) = s.buckets.get_mut(&self.key.bucket) {
+                b.queue.retain(|&w| w != self.id);
+            }
+        }
+        self.pacer.changed.notify_waiters();
     }
 }
 
@@ -603,5 +668,37 @@ mod tests {
         let third = pacer.acquire(k).await;
         assert!(Instant::now() >= t0 + Duration::from_millis(300));
         drop(third);
+    }
+
+    #[test]
+    fn a_waiting_request_keeps_its_turn_over_one_that_comes_later() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pacer = Arc::new(Pacer::default());
+            let k = key(BOT, "POST", POST);
+            // One slot per 0.2 s window, spent.
+            pacer
+                .acquire(k)
+                .await
+                .answered(StatusCode::OK, &limits(1, 0, "0.2"));
+            let first = tokio::spawn({
+                let pacer = pacer.clone();
+                async move { pacer.acquire(k).await }
+            });
+            tokio::task::yield_now().await;
+            // Block this (only) thread past the reset, so the first waiter has not run yet
+            // when a newcomer asks: without a line, the newcomer would take the slot.
+            std::thread::sleep(Duration::from_millis(300));
+            let late = tokio::time::timeout(Duration::from_millis(100), pacer.acquire(k)).await;
+            assert!(late.is_err(), "a later request took the waiting one's slot");
+            let ticket = first.await.unwrap();
+            drop(ticket);
+            // A waiter that gives up leaves the line: the next one is not stuck behind it.
+            let next = tokio::time::timeout(Duration::from_secs(1), pacer.acquire(k)).await;
+            assert!(next.is_ok(), "stuck behind a request that gave up");
+        });
     }
 }
