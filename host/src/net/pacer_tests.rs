@@ -327,3 +327,47 @@ fn a_spent_window_whose_requests_all_went_unanswered_lets_the_next_go() {
     s.release(k);
     assert!(s.take(k, t1).is_ok());
 }
+
+#[test]
+fn answers_of_one_window_keep_its_reset_and_a_later_window_moves_it() {
+    let mut s = State::default();
+    let k = key(BOT, "POST", POST);
+    let t0 = Instant::now();
+    s.take(k, t0).unwrap();
+    s.learn(k, StatusCode::OK, &limits(2, 0, "1"), t0);
+    // A later answer of the same window reports its reset a little differently.
+    s.learn(
+        k,
+        StatusCode::OK,
+        &limits(2, 0, "0.9"),
+        t0 + Duration::from_millis(50),
+    );
+    assert_eq!(held_until(s.take(k, t0)), t0 + Duration::from_secs(1));
+    // One that reports a window ending well after the known one (Discord restarted it).
+    s.learn(k, StatusCode::OK, &limits(2, 0, "5"), t0);
+    assert_eq!(held_until(s.take(k, t0)), t0 + Duration::from_secs(5));
+}
+
+#[test]
+fn a_429_scoped_global_pauses_the_bot_as_the_global_flag_does() {
+    let mut s = State::default();
+    let k = key(BOT, "POST", POST);
+    let t0 = Instant::now();
+    s.take(k, t0).unwrap();
+    let mut h = HeaderMap::new();
+    h.insert("retry-after", "2".parse().unwrap());
+    h.insert("x-ratelimit-scope", "global".parse().unwrap());
+    s.learn(k, StatusCode::TOO_MANY_REQUESTS, &h, t0);
+    let other_route = key(BOT, "GET", "/api/v10/users/@me");
+    assert_eq!(
+        held_until(s.take(other_route, t0)),
+        t0 + Duration::from_secs(2)
+    );
+    // A shared-scope 429 is the bucket's, not the bot's.
+    let mut s = State::default();
+    s.take(k, t0).unwrap();
+    h.insert("x-ratelimit-scope", "shared".parse().unwrap());
+    s.learn(k, StatusCode::TOO_MANY_REQUESTS, &h, t0);
+    assert!(s.take(other_route, t0).is_ok());
+    assert_eq!(held_until(s.take(k, t0)), t0 + Duration::from_secs(2));
+}
