@@ -300,8 +300,15 @@ async fn host_memory_held_for_the_guest_is_capped() {
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_in_flight_are_capped() {
     // 20 requests at once to a slow endpoint: 8 (the policy's cap) wait for their answer, the
-    // rest fail at once as ConnectionLimitReached instead of piling up in the host.
-    let emu = Emulator::start(Options::default()).await.unwrap();
+    // rest fail at once as ConnectionLimitReached instead of piling up in the host. The
+    // emulator advertises a roomy bucket: the cap is under test here, not the host's
+    // rate-limit pacing, which would hold the 8 to the default 5 per second.
+    let emu = Emulator::start(Options {
+        bucket_limit: 1000,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
     emu.push_fault(Fault {
         method: None,
         path_contains: Some("/users/@me".into()),

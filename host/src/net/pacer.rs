@@ -4,9 +4,9 @@
 //!
 //! What it knows comes from Discord's own answers:
 //! - Buckets: each response's `X-RateLimit-Limit`, `-Remaining` and `-Reset-After` describe
-//!   the bucket of its route. A bucket here is keyed like Discord's: the bot (a hash of the
-//!   `Authorization` value; the token itself is never kept), the method and the route with
-//!   its major parameter (`POST /channels/123/messages`; other ids become `:id`, emoji `:emoji`).
+//!   the bucket of its route. A bucket here is keyed like Discord's: the server, the bot (a
+//!   hash of the `Authorization` value; the token itself is never kept), the method and the
+//!   route with its major parameter (`POST /channels/123/messages`; other ids become `:id`, emoji `:emoji`).
 //!   Until a route's first answer arrives its requests go out one at a time; after that as many
 //!   at once as the bucket has left, and none once it is spent, until its reset.
 //! - A 429 spends the bucket until `Retry-After`; a global one (`X-RateLimit-Global`,
@@ -49,9 +49,12 @@ impl Key {
         let bot = headers
             .get(http::header::AUTHORIZATION)
             .map_or(0, |v| hash(&v.as_bytes()).max(1));
+        // Another server (another API base, the emulator on another port) has buckets of
+        // its own.
+        let server = uri.authority().map_or("", http::uri::Authority::as_str);
         Key {
             bot,
-            bucket: hash(&(bot, method.as_str(), route(uri.path()))),
+            bucket: hash(&(bot, server, method.as_str(), route(uri.path()))),
         }
     }
 }

@@ -59,6 +59,14 @@ fn keys_separate_bots_methods_and_major_parameters_not_minor_ids() {
     assert_ne!(a, key(BOT, "POST", "/api/v10/channels/2/messages"));
     assert_ne!(a, key(BOT, "GET", POST));
     assert_ne!(a, key(Some("Bot other"), "POST", POST));
+    let elsewhere: http::Uri = format!("http://127.0.0.1:8765{POST}").parse().unwrap();
+    let mut h = HeaderMap::new();
+    h.insert(http::header::AUTHORIZATION, BOT.unwrap().parse().unwrap());
+    assert_ne!(
+        a,
+        Key::of(&http::Method::POST, &elsewhere, &h),
+        "another server"
+    );
     assert_eq!(
         key(BOT, "GET", "/api/v10/channels/1/messages/10"),
         key(BOT, "GET", "/api/v10/channels/1/messages/11")
