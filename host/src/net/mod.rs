@@ -27,7 +27,7 @@ impl Net {
         request: http::Request<WasiBody>,
         options: RequestOptions,
     ) -> Result<http::Response<WasiBody>, Error> {
-        let key = pacer::Key::of(request.method(), request.uri(), request.headers());
+        let key = pacer::Key::of(origin, request.method(), request.uri(), request.headers());
         let ticket = self.pacer.acquire(key).await;
         let response = self.pool.send(origin, request, options).await?;
         ticket.answered(response.status(), response.headers());

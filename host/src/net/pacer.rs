@@ -45,16 +45,17 @@ pub struct Key {
 
 impl Key {
     /// The key of a request.
-    pub fn of(method: &http::Method, uri: &http::Uri, headers: &HeaderMap) -> Key {
+    /// `origin` is the request's normalised `scheme://host:port` (as the egress hook computes
+    /// it), so spellings of one server share its buckets.
+    pub fn of(origin: &str, method: &http::Method, uri: &http::Uri, headers: &HeaderMap) -> Key {
         let bot = headers
             .get(http::header::AUTHORIZATION)
             .map_or(0, |v| hash(&v.as_bytes()).max(1));
         // Another server (another API base, the emulator on another port) has buckets of
         // its own.
-        let server = uri.authority().map_or("", http::uri::Authority::as_str);
         Key {
             bot,
-            bucket: hash(&(bot, server, method.as_str(), route(uri.path()))),
+            bucket: hash(&(bot, origin, method.as_str(), route(uri.path()))),
         }
     }
 }

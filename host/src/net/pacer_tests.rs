@@ -8,7 +8,12 @@ fn key(auth: Option<&str>, method: &str, path: &str) -> Key {
         h.insert(http::header::AUTHORIZATION, a.parse().unwrap());
     }
     let uri: http::Uri = format!("https://discord.com{path}").parse().unwrap();
-    Key::of(&method.parse().unwrap(), &uri, &h)
+    Key::of(
+        "https://discord.com:443",
+        &method.parse().unwrap(),
+        &uri,
+        &h,
+    )
 }
 
 fn limits(limit: u32, remaining: u32, reset_after: &str) -> HeaderMap {
@@ -64,7 +69,7 @@ fn keys_separate_bots_methods_and_major_parameters_not_minor_ids() {
     h.insert(http::header::AUTHORIZATION, BOT.unwrap().parse().unwrap());
     assert_ne!(
         a,
-        Key::of(&http::Method::POST, &elsewhere, &h),
+        Key::of("http://127.0.0.1:8765", &http::Method::POST, &elsewhere, &h),
         "another server"
     );
     assert_eq!(
