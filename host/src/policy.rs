@@ -143,7 +143,12 @@ impl Policy {
 
     /// Whether a request to this URI (scheme, host and port) may leave the sandbox.
     pub fn allows(&self, uri: &http::Uri) -> bool {
-        origin_of_uri(uri).is_some_and(|o| self.allowed_origins.contains(&o))
+        self.allowed_origin(uri).is_some()
+    }
+
+    /// The URI's origin (`scheme://host:port`, lower case) if it is on the allow-list.
+    fn allowed_origin(&self, uri: &http::Uri) -> Option<String> {
+        origin_of_uri(uri).filter(|o| self.allowed_origins.contains(o))
     }
 
     /// The CPU budget as fuel.
@@ -287,27 +292,30 @@ impl http_body::Body for CappedBody {
 
 impl EgressHooks {
     /// The decision for one request: `None` (recorded as denied) unless the policy allows its
-    /// origin; else the guest's timeouts, each capped at the policy's maximum (and the maximum
-    /// where the guest asked for none).
+    /// origin; else that origin and the guest's timeouts, each capped at the policy's maximum
+    /// (and the maximum where the guest asked for none).
     fn admit(
         &self,
         method: &http::Method,
         uri: &http::Uri,
         asked: Option<RequestOptions>,
-    ) -> Option<RequestOptions> {
-        if !self.policy.allows(uri) {
+    ) -> Option<(String, RequestOptions)> {
+        let Some(origin) = self.policy.allowed_origin(uri) else {
             if let Ok(mut d) = self.denied.lock() {
                 d.push(format!("{method} {}", redact_uri(uri)));
             }
             return None;
-        }
+        };
         let max = self.policy.max_request_timeout;
         let clamp = |t: Option<Duration>| Some(t.unwrap_or(max).min(max));
-        Some(RequestOptions {
-            connect_timeout: clamp(asked.and_then(|o| o.connect_timeout)),
-            first_byte_timeout: clamp(asked.and_then(|o| o.first_byte_timeout)),
-            between_bytes_timeout: clamp(asked.and_then(|o| o.between_bytes_timeout)),
-        })
+        Some((
+            origin,
+            RequestOptions {
+                connect_timeout: clamp(asked.and_then(|o| o.connect_timeout)),
+                first_byte_timeout: clamp(asked.and_then(|o| o.first_byte_timeout)),
+                between_bytes_timeout: clamp(asked.and_then(|o| o.between_bytes_timeout)),
+            },
+        ))
     }
 }
 
@@ -326,11 +334,8 @@ impl WasiHttpHooks for EgressHooks {
             > + Send,
     > {
         drop(fut);
-        let Some(options) = self.admit(request.method(), request.uri(), options) else {
+        let Some((origin, options)) = self.admit(request.method(), request.uri(), options) else {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        };
-        let Some(origin) = origin_of_uri(request.uri()) else {
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestUriInvalid) });
         };
         let Some(counted) = InFlight::start(&self.in_flight, self.policy.max_concurrent_requests)
         else {
@@ -582,11 +587,12 @@ mod tests {
             first_byte_timeout: Some(Duration::from_secs(600)),
             between_bytes_timeout: None,
         };
-        let o = hooks.admit(&get, &ok, Some(asked)).expect("allowed");
+        let (origin, o) = hooks.admit(&get, &ok, Some(asked)).expect("allowed");
+        assert_eq!(origin, "https://discord.com:443");
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(5)));
         assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(30)));
         assert_eq!(o.between_bytes_timeout, Some(Duration::from_secs(30)));
-        let o = hooks.admit(&get, &ok, None).expect("allowed");
+        let (_, o) = hooks.admit(&get, &ok, None).expect("allowed");
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
         assert_eq!(
             hooks.denied.lock().unwrap().len(),
