@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use alerter_e2e::{config_for, run, scratch, stderr, stdout, Emulator, Options};
 use alerter_emulator::{Fault, FaultKind};
-use alerter_host::config::{self, AlerterSpec};
+use alerter_host::config::AlerterSpec;
 use alerter_host::types::{AlerterMessage, AnswerVia, AskSettings, Decision, Message, Params};
-use alerter_host::{CallConfig, Runtime, SecretStore};
+use alerter_host::{CallConfig, Runtime};
 
 fn runtime() -> &'static Runtime {
     static RT: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
@@ -20,16 +20,10 @@ fn call_config(emu: &Emulator) -> CallConfig {
 
 fn call_config_with(emu: &Emulator, delivery_deadline_seconds: Option<f64>) -> CallConfig {
     let spec = AlerterSpec {
-        flavor: "discord".into(),
-        discord_token: Some(emu.token()),
-        default_discord_channel_id: Some(emu.default_channel_id()),
-        api_base_url: Some(emu.base_url()),
         delivery_deadline_seconds,
-        ..AlerterSpec::default()
+        ..alerter_e2e::spec_for(emu)
     };
-    config::resolve(&spec, &SecretStore::new(&scratch("ask-home")), &|_| None)
-        .expect("config")
-        .call
+    alerter_e2e::resolve_call(&spec, &scratch("ask-home"))
 }
 
 fn question() -> Message {

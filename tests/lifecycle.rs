@@ -9,11 +9,10 @@ use alerter_e2e::{
     assert_exit, embeds, run_async, setup, spawn, stderr, stdout_json, Emulator, Fault, FaultKind,
     Options,
 };
-use alerter_host::config::{self, AlerterSpec};
 use alerter_host::types::{
     AskSettings, CloseReason, Decision, Message, Params, QuestionRef, WaitStatus,
 };
-use alerter_host::{CallConfig, Runtime, SecretStore};
+use alerter_host::{CallConfig, Runtime};
 use serde_json::Value;
 
 async fn emulator() -> Emulator {
@@ -25,20 +24,7 @@ fn runtime() -> Runtime {
 }
 
 fn call_config(emu: &Emulator) -> CallConfig {
-    let spec = AlerterSpec {
-        flavor: "discord".into(),
-        discord_token: Some(emu.token()),
-        default_discord_channel_id: Some(emu.default_channel_id()),
-        api_base_url: Some(emu.base_url()),
-        ..AlerterSpec::default()
-    };
-    config::resolve(
-        &spec,
-        &SecretStore::new(&alerter_e2e::scratch("life")),
-        &|_| None,
-    )
-    .expect("config")
-    .call
+    alerter_e2e::resolve_call(&alerter_e2e::spec_for(emu), &alerter_e2e::scratch("life"))
 }
 
 fn ask_params(s: AskSettings) -> Params {

@@ -6,25 +6,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alerter_e2e::{message_posts, scratch, Emulator, Options};
-use alerter_host::config::{self, AlerterSpec};
+use alerter_e2e::{message_posts, resolve_call, scratch, spec_for, Emulator, Options};
 use alerter_host::runtime::{Instances, EMBEDDED_COMPONENT};
 use alerter_host::types::{AskSettings, Decision, Message, Params};
-use alerter_host::{CallConfig, Runtime, SecretStore};
+use alerter_host::{CallConfig, Runtime};
 
 fn call_config(emu: &Emulator) -> CallConfig {
-    let spec = AlerterSpec {
-        flavor: "discord".into(),
-        discord_token: Some(emu.token()),
-        default_discord_channel_id: Some(emu.default_channel_id()),
-        api_base_url: Some(emu.base_url()),
-        ..AlerterSpec::default()
-    };
-    config::resolve(&spec, &SecretStore::new(&scratch("network-home")), &|_| {
-        None
-    })
-    .expect("config")
-    .call
+    resolve_call(&spec_for(emu), &scratch("network-home"))
 }
 
 /// A runtime of the test's own (the connection and rate-limit counts are per runtime).

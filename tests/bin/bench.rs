@@ -1181,16 +1181,7 @@ fn ask_cpu(
 /// A library runtime posting to an emulator of its own, and the request it sends, recorded
 /// for the native client to replay.
 fn library_ctx(tokio_rt: &tokio::runtime::Runtime, emu: &Emulator, home: &Path) -> Arc<Ctx> {
-    let spec = AlerterSpec {
-        flavor: "discord".into(),
-        discord_token: Some(emu.token()),
-        default_discord_channel_id: Some(emu.default_channel_id()),
-        api_base_url: Some(emu.base_url()),
-        ..AlerterSpec::default()
-    };
-    let cfg = config::resolve(&spec, &SecretStore::new(home), &|_| None)
-        .expect("config")
-        .call;
+    let cfg = alerter_e2e::resolve_call(&alerter_e2e::spec_for(emu), home);
     let runtime = Runtime::embedded().expect("component");
     tokio_rt.block_on(async {
         runtime

@@ -313,6 +313,28 @@ pub fn stored_ids(messages: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// The alerter config a library test or benchmark uses against `emu`: its token, its default
+/// channel and its base URL.
+pub fn spec_for(emu: &Emulator) -> alerter_host::config::AlerterSpec {
+    alerter_host::config::AlerterSpec {
+        flavor: "discord".into(),
+        discord_token: Some(emu.token()),
+        default_discord_channel_id: Some(emu.default_channel_id()),
+        api_base_url: Some(emu.base_url()),
+        ..alerter_host::config::AlerterSpec::default()
+    }
+}
+
+/// `spec` resolved into one call's config, with its secrets store in `home`.
+pub fn resolve_call(
+    spec: &alerter_host::config::AlerterSpec,
+    home: &Path,
+) -> alerter_host::CallConfig {
+    alerter_host::config::resolve(spec, &alerter_host::SecretStore::new(home), &|_| None)
+        .expect("config")
+        .call
+}
+
 #[cfg(test)]
 mod tests {
     use super::assert_lines_in_order;
