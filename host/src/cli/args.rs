@@ -73,6 +73,11 @@ pub enum Command {
         after_help = "Example:\n  alerter --alerter discord_alerter check --channel 123456789012345678"
     )]
     Check(CheckArgs),
+    /// One call as JSON on stdin, its result or error as JSON on stdout (for other languages).
+    #[command(
+        after_help = "Example:\n  echo '{\"verb\": \"post\", \"message\": {\"title\": \"Run finished\", \"metadata\": [[\"epoch\", 12]]}}' | alerter call"
+    )]
+    Call(CallArgs),
     /// Manage secrets (stored 0600 under $ALERTER_HOME/secrets; values are never printed).
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -112,6 +117,14 @@ pub struct CheckArgs {
     pub channel: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// Read the request from stdin's first line, then stop an `ask` when stdin closes (the
+    /// calling program went away), marking the question as cancelled.
+    #[arg(long)]
+    pub stop_on_eof: bool,
 }
 
 #[derive(Args)]

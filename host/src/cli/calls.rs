@@ -100,7 +100,7 @@ impl Stop {
     /// Listen for SIGINT and SIGTERM from now on; the future resolves on the first. A second
     /// signal while the question is being marked exits at once with that signal's code.
     #[cfg(unix)]
-    fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
+    pub(super) fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
         use tokio::signal::unix::{signal, SignalKind};
         let listen = |kind| {
             signal(kind).map_err(|e| Failure {
@@ -128,7 +128,7 @@ impl Stop {
 
     /// Elsewhere only Ctrl-C is caught.
     #[cfg(not(unix))]
-    fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
+    pub(super) fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {
         Ok(async {
             let _ = tokio::signal::ctrl_c().await;
             Stop::Interrupted

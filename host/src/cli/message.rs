@@ -2,7 +2,7 @@
 //! Pure except for reading `--body-file` / `--traceback-file` (a file or stdin).
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use alerter_host::config;
 use alerter_host::types::{
@@ -57,7 +57,7 @@ pub fn message(a: &MessageArgs) -> Result<Message, Failure> {
 
 /// An `--image` that is a local file rather than a URL (`http(s)://` in any case, or an
 /// `attachment://` reference to an `--attach` file).
-fn local_image(image: &str) -> Option<&Path> {
+pub fn local_image(image: &str) -> Option<&Path> {
     let lower = image.get(..13).unwrap_or(image).to_ascii_lowercase();
     let url = ["https://", "http://", "attachment://"]
         .iter()
@@ -67,7 +67,7 @@ fn local_image(image: &str) -> Option<&Path> {
 
 /// The name a file is sent under: its last path component, as it is (the flavor refuses a
 /// name Discord would rewrite, suggesting one).
-fn file_name(path: &Path) -> String {
+pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -77,11 +77,16 @@ fn file_name(path: &Path) -> String {
 /// The files of `--attach` and of local `--image`s, read whole. A file over Discord's 25 MiB
 /// request limit is refused before it is read (the flavor checks the configured per-file limit).
 pub fn attachments(a: &MessageArgs) -> Result<Vec<Attachment>, Failure> {
+    read_files(&a.attach, &a.images)
+}
+
+/// The files to attach and the local files among the images, read whole (`--attach` and
+/// `--image`, or a JSON call's `attachments` and `images`).
+pub fn read_files(attach: &[PathBuf], images: &[String]) -> Result<Vec<Attachment>, Failure> {
     const MAX: u64 = alerter_host::runtime::MAX_FILE_BYTES_PER_MESSAGE;
     const FILES: usize = 10;
-    let images = a.images.iter().filter_map(|i| local_image(i));
-    let files: Vec<(&Path, &str)> = a
-        .attach
+    let images = images.iter().filter_map(|i| local_image(i));
+    let files: Vec<(&Path, &str)> = attach
         .iter()
         .map(|p| (p.as_path(), "--attach"))
         .chain(images.map(|p| (p, "--image")))
@@ -224,7 +229,7 @@ pub fn hook(h: &HookArgs) -> Result<(RunContext, Params, Option<ExceptionInfo>),
 }
 
 /// Seconds from a flag as whole milliseconds, validated like the config's durations.
-fn millis(v: f64, flag: &str) -> Result<u64, Failure> {
+pub fn millis(v: f64, flag: &str) -> Result<u64, Failure> {
     config::seconds(flag, v)?;
     Ok((v * 1000.0).round() as u64)
 }

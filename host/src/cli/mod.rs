@@ -6,7 +6,8 @@
 //! - `calls`: the commands that run the component (`post`, `ask`, `hook`, `check`, `wit`);
 //! - `manage`: secrets and registered alerters;
 //! - `demo`: the `demo` and `emulator` commands (feature `emulator`);
-//! - `output`: what is printed on success.
+//! - `output`: what is printed on success;
+//! - `rpc`: `call`, one call as JSON in and out (for programs in other languages).
 //!
 //! This file is the only place where outcomes become exit codes.
 
@@ -19,6 +20,7 @@ mod message;
 mod output;
 #[cfg(feature = "emulator")]
 mod plot;
+mod rpc;
 
 use clap::Parser;
 
@@ -88,17 +90,24 @@ impl From<ConfigError> for Failure {
     }
 }
 
+impl Failure {
+    /// Which kind of failure a call's error is.
+    fn from_kind_of(e: &CallError) -> Kind {
+        match e {
+            CallError::Alert(a) => kind_of(a),
+            CallError::Sandbox(_) | CallError::Deadline(_) => Kind::Delivery,
+            CallError::Cancelled { reason, .. } => {
+                calls::Stop::from_reason(reason).map_or(Kind::Delivery, Kind::Stopped)
+            }
+        }
+    }
+}
+
 impl From<CallError> for Failure {
     /// Not redacted: [`Invocation::finish`] redacts what a configured call returns.
     fn from(e: CallError) -> Self {
         Failure {
-            kind: match &e {
-                CallError::Alert(a) => kind_of(a),
-                CallError::Sandbox(_) | CallError::Deadline(_) => Kind::Delivery,
-                CallError::Cancelled { reason, .. } => {
-                    calls::Stop::from_reason(reason).map_or(Kind::Delivery, Kind::Stopped)
-                }
-            },
+            kind: Failure::from_kind_of(&e),
             message: e.to_string(),
         }
     }
@@ -162,6 +171,7 @@ async fn dispatch(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Ask(a) => calls::ask(g, a).await,
         Command::Hook(h) => calls::hook(g, h).await,
         Command::Check(c) => calls::check(g, c).await,
+        Command::Call(c) => rpc::call(g, c).await,
         Command::Wit(w) => calls::wit(g, w),
         #[cfg(feature = "emulator")]
         Command::Emulator(e) => demo::emulator(e).await,
@@ -186,16 +196,35 @@ struct Invocation {
 impl Invocation {
     /// Resolve the configuration the global flags select, then load the component.
     fn prepare(g: &Global) -> Result<Invocation, Failure> {
+        Invocation::prepare_inline(g, None)
+    }
+
+    /// Like [`Invocation::prepare`], or with the configuration given inline (`call`'s
+    /// `config`), which replaces the file or registered alerter the flags would choose. A
+    /// literal token inline is expected there (it never touches a disk), so not warned about.
+    fn prepare_inline(
+        g: &Global,
+        inline: Option<config::AlerterSpec>,
+    ) -> Result<Invocation, Failure> {
         let env = |k: &str| std::env::var(k).ok();
         let home = config::home();
-        let selection = Selection {
-            config_file: g.config.clone(),
-            alerter: g.alerter.clone(),
+        let inline_given = inline.is_some();
+        let spec = match inline {
+            Some(spec) => spec,
+            None => {
+                let selection = Selection {
+                    config_file: g.config.clone(),
+                    alerter: g.alerter.clone(),
+                };
+                config::load(&selection, &home, &env)?
+            }
         };
-        let spec = config::load(&selection, &home, &env)?;
         let resolved = config::resolve(&spec, &SecretStore::new(&home), &env)?;
+        let about_files = [config::PLAIN_TOKEN_WARNING, config::PLAIN_WEBHOOK_WARNING];
         for w in &resolved.warnings {
-            eprintln!("warning: {w}");
+            if !(inline_given && about_files.contains(&w.as_str())) {
+                eprintln!("warning: {w}");
+            }
         }
         let started = std::time::Instant::now();
         let runtime = load_component(g)?;
@@ -223,18 +252,27 @@ impl Invocation {
     /// egress denials), and turn an error into a failure, both with secrets redacted.
     fn finish<T>(&self, result: Result<T, CallError>) -> Result<T, Failure> {
         let redactor = &self.resolved.redactor;
-        for line in self.runtime.take_guest_log() {
-            if self.verbose || line.starts_with("egress denied") || line.starts_with("warning:") {
-                eprintln!("guest: {}", redactor.redact(&line));
-            }
-        }
-        result.map_err(|e| {
+        self.log(result).map_err(|e| {
             let f = Failure::from(e);
             Failure {
                 message: redactor.redact(&f.message),
                 ..f
             }
         })
+    }
+}
+
+impl Invocation {
+    /// Show what the guest printed (all of it with `-v`, else its warnings and egress
+    /// denials), secrets redacted; the result passes through.
+    fn log<T>(&self, result: Result<T, CallError>) -> Result<T, CallError> {
+        let redactor = &self.resolved.redactor;
+        for line in self.runtime.take_guest_log() {
+            if self.verbose || line.starts_with("egress denied") || line.starts_with("warning:") {
+                eprintln!("guest: {}", redactor.redact(&line));
+            }
+        }
+        result
     }
 }
 

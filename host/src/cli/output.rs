@@ -7,7 +7,7 @@ use alerter_host::types::{Answer, AnswerVia, Decision, PostReceipt, Responder};
 use alerter_host::CheckReport;
 
 /// A receipt as JSON: `{"channel_id": ..., "message_ids": [...], "thread_id": ...}`.
-fn receipt_json(receipt: &PostReceipt) -> serde_json::Value {
+pub fn receipt_json(receipt: &PostReceipt) -> serde_json::Value {
     serde_json::json!({
         "channel_id": receipt.channel_id,
         "message_ids": receipt.message_ids,
@@ -67,26 +67,28 @@ pub fn hooked(receipt: &PostReceipt, json: bool) {
     }
 }
 
+/// An answer as JSON (what `ask --json` prints).
+pub fn answer_json(answer: &Answer) -> serde_json::Value {
+    let responder = |r: &Responder| serde_json::json!({"id": r.id, "username": r.username});
+    serde_json::json!({
+        "approved": answer.approved,
+        "decision": decision_name(answer.decision),
+        "responder": answer.responder.as_ref().map(responder),
+        "via": answer.via.map(via_name),
+        "keyword": answer.keyword,
+        "answered_at": answer.answered_at,
+        "approvers": answer.approvers.iter().map(responder).collect::<Vec<_>>(),
+        "channel_id": answer.channel_id,
+        "question_message_id": answer.question_message_id,
+        "reminders_sent": answer.reminders_sent,
+        "escalated": answer.escalated,
+    })
+}
+
 /// What `ask` prints.
 pub fn answer(answer: &Answer, json: bool) {
     if json {
-        let responder = |r: &Responder| serde_json::json!({"id": r.id, "username": r.username});
-        println!(
-            "{}",
-            serde_json::json!({
-                "approved": answer.approved,
-                "decision": decision_name(answer.decision),
-                "responder": answer.responder.as_ref().map(responder),
-                "via": answer.via.map(via_name),
-                "keyword": answer.keyword,
-                "answered_at": answer.answered_at,
-                "approvers": answer.approvers.iter().map(responder).collect::<Vec<_>>(),
-                "channel_id": answer.channel_id,
-                "question_message_id": answer.question_message_id,
-                "reminders_sent": answer.reminders_sent,
-                "escalated": answer.escalated,
-            })
-        );
+        println!("{}", answer_json(answer));
         return;
     }
     let who = answer
@@ -104,22 +106,24 @@ pub fn answer(answer: &Answer, json: bool) {
     }
 }
 
+/// A check report as JSON (what `check --json` prints).
+pub fn check_json(report: &CheckReport) -> serde_json::Value {
+    let channel = match &report.channel {
+        None => serde_json::Value::Null,
+        Some(Ok(ch)) => {
+            serde_json::json!({"ok": true, "id": ch.id, "name": ch.name, "guild_id": ch.guild_id})
+        }
+        Some(Err(e)) => {
+            serde_json::json!({"ok": false, "problem": alerter_host::describe(e)})
+        }
+    };
+    serde_json::json!({"token": {"ok": true, "bot_id": report.bot_id, "bot_name": report.bot_name}, "channel": channel})
+}
+
 /// What `check` prints.
 pub fn check_report(report: &CheckReport, json: bool) {
     if json {
-        let channel = match &report.channel {
-            None => serde_json::Value::Null,
-            Some(Ok(ch)) => {
-                serde_json::json!({"ok": true, "id": ch.id, "name": ch.name, "guild_id": ch.guild_id})
-            }
-            Some(Err(e)) => {
-                serde_json::json!({"ok": false, "problem": alerter_host::describe(e)})
-            }
-        };
-        println!(
-            "{}",
-            serde_json::json!({"token": {"ok": true, "bot_id": report.bot_id, "bot_name": report.bot_name}, "channel": channel})
-        );
+        println!("{}", check_json(report));
         return;
     }
     println!("token:   OK, bot {} ({})", report.bot_name, report.bot_id);

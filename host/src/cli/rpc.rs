@@ -1,0 +1,637 @@
+//! `alerter call`: one call described as JSON on stdin, its outcome as one JSON line on
+//! stdout. The interface for programs in other languages (the Python package drives it): every
+//! field of the contract can be given, nothing is typed from strings, a body of any size fits,
+//! the token travels through a pipe (never argv or a file), and errors come back with the
+//! fields of the WIT `alert-error` instead of one line of prose.
+//!
+//! The request and its answers are documented in the README ("Driving the CLI from another
+//! language"). Exit codes are those of the other commands.
+
+use std::io::{BufRead, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use alerter_host::config::AlerterSpec;
+use alerter_host::types::{
+    AlertError, AlerterMessage, AskSettings, Message, MetadataEntry, MetadataValue, Params,
+    Payload, Severity,
+};
+use alerter_host::{CallError, ExceptionInfo, RunContext};
+
+use super::args::{CallArgs, Global};
+use super::calls::Stop;
+use super::{message, output, Failure, Invocation, Kind, Outcome};
+
+/// The request: a verb and what it needs. Unknown fields are refused, so a typo is an error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    verb: Verb,
+    /// The configuration itself (the config file's keys); else the global flags choose.
+    #[serde(default)]
+    config: Option<AlerterSpec>,
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    params: WireParams,
+    /// For `success` and `failure`.
+    #[serde(default)]
+    context: Option<WireContext>,
+    /// For `failure`.
+    #[serde(default)]
+    exception: Option<WireException>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum Verb {
+    Post,
+    Ask,
+    Success,
+    Failure,
+    Check,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireMessage {
+    Text(String),
+    Structured(WireStructured),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStructured {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    /// `[key, value]` pairs in the order shown; a value keeps its JSON type.
+    #[serde(default)]
+    metadata: Vec<(String, Value)>,
+    /// URLs, `attachment://NAME`, or local files (sent with the message, as `--image` does).
+    #[serde(default)]
+    images: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WireParams {
+    channel_id: Option<String>,
+    thread_id: Option<String>,
+    thread_name: Option<String>,
+    idempotency_key: Option<String>,
+    approve_keywords: Option<Vec<String>>,
+    disapprove_keywords: Option<Vec<String>>,
+    payload: Option<WirePayload>,
+    include_format_blocks: Option<bool>,
+    severity: Option<WireSeverity>,
+    #[serde(default)]
+    mention_users: Vec<String>,
+    #[serde(default)]
+    mention_roles: Vec<String>,
+    /// Local files, read by the host as `--attach` reads them.
+    #[serde(default)]
+    attachments: Vec<PathBuf>,
+    ask: Option<WireAsk>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WirePayload {
+    pipeline_name: Option<String>,
+    step_name: Option<String>,
+    stack_name: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum WireSeverity {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+/// Ask settings, durations in seconds as on the command line.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WireAsk {
+    timeout_seconds: Option<f64>,
+    poll_interval_seconds: Option<f64>,
+    #[serde(default)]
+    approvers: Vec<String>,
+    #[serde(default)]
+    approver_roles: Vec<String>,
+    #[serde(default)]
+    ignore_case: bool,
+    required_approvals: Option<u32>,
+    key: Option<String>,
+    remind_every_seconds: Option<f64>,
+    escalate_after_seconds: Option<f64>,
+    #[serde(default)]
+    escalate_roles: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireContext {
+    pipeline_name: String,
+    run_name: String,
+    run_id: Option<String>,
+    step_name: Option<String>,
+    stack_name: Option<String>,
+    /// `[key, value]` pairs, in order.
+    #[serde(default)]
+    parameters: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireException {
+    type_name: String,
+    #[serde(default)]
+    message: String,
+    traceback: Option<String>,
+}
+
+/// A failure as `call` reports it: the exit code's kind and the `error` object.
+struct CallFailure {
+    kind: Kind,
+    error: Value,
+}
+
+impl CallFailure {
+    /// The request or a file it names cannot be used: nothing was sent.
+    fn input(message: impl Into<String>) -> CallFailure {
+        CallFailure {
+            kind: Kind::Usage,
+            error: json!({"kind": "invalid-input", "message": message.into()}),
+        }
+    }
+
+    /// The configuration (or a secret it refers to, or the component) cannot be used.
+    fn config(f: Failure) -> CallFailure {
+        CallFailure {
+            kind: f.kind,
+            error: json!({"kind": "invalid-config", "message": f.message}),
+        }
+    }
+
+    /// What a call to the component returned, with every field of the error.
+    fn from_call(e: CallError) -> CallFailure {
+        let message = e.to_string();
+        let kind = Failure::from_kind_of(&e);
+        let error = match &e {
+            CallError::Alert(a) => alert_error(a, message),
+            CallError::Sandbox(_) => json!({"kind": "sandbox", "message": message}),
+            CallError::Deadline(d) => {
+                json!({"kind": "deadline", "message": message, "deadline_ms": d.as_millis() as u64})
+            }
+            CallError::Cancelled {
+                reason,
+                question,
+                marked,
+            } => json!({
+                "kind": "cancelled",
+                "message": message,
+                "reason": reason,
+                "marked": marked,
+                "question": question.as_ref().map(|q| json!({"channel_id": q.channel_id, "message_id": q.message_id})),
+            }),
+        };
+        CallFailure { kind, error }
+    }
+}
+
+/// The WIT `alert-error` case as JSON: its kebab-case name, the line `describe` gives, and
+/// the case's fields.
+fn alert_error(e: &AlertError, message: String) -> Value {
+    let api = |kind: &str, a: &alerter_host::types::ApiError| json!({"kind": kind, "message": message, "status": a.status, "code": a.code, "detail": a.message});
+    match e {
+        AlertError::InvalidConfig(_) => json!({"kind": "invalid-config", "message": message}),
+        AlertError::InvalidInput(_) => json!({"kind": "invalid-input", "message": message}),
+        AlertError::Unauthorized(a) => api("unauthorized", a),
+        AlertError::Forbidden(a) => api("forbidden", a),
+        AlertError::NotFound(a) => api("not-found", a),
+        AlertError::Api(a) => api("api", a),
+        AlertError::RateLimited(r) => json!({
+            "kind": "rate-limited", "message": message, "status": 429,
+            "retry_after_ms": r.retry_after_ms, "global": r.global, "detail": r.message,
+        }),
+        AlertError::Transport(_) => json!({"kind": "transport", "message": message}),
+        AlertError::Incomplete(i) => json!({
+            "kind": "incomplete", "message": message, "channel_id": i.channel_id,
+            "message_ids": i.message_ids, "parts": i.parts, "reason": i.reason,
+            "retry_after_ms": i.retry_after_ms,
+        }),
+    }
+}
+
+/// `alerter call`: read the request, make the call, print `{"ok": true, "result": ...}` or
+/// `{"ok": false, "error": ...}`. Failures are reported on stdout, so this never returns `Err`.
+pub async fn call(g: &Global, a: &CallArgs) -> Result<Outcome, Failure> {
+    let mut redact: Option<alerter_host::Redactor> = None;
+    let (line, outcome) = match run(g, a, &mut redact).await {
+        Ok((result, outcome)) => (json!({"ok": true, "result": result}), outcome),
+        Err(f) => (
+            json!({"ok": false, "error": f.error}),
+            Outcome::Problem(f.kind),
+        ),
+    };
+    let line = line.to_string();
+    match &redact {
+        Some(r) => println!("{}", r.redact(&line)),
+        None => println!("{line}"),
+    }
+    Ok(outcome)
+}
+
+async fn run(
+    g: &Global,
+    a: &CallArgs,
+    redact: &mut Option<alerter_host::Redactor>,
+) -> Result<(Value, Outcome), CallFailure> {
+    let request = read_request(a.stop_on_eof)?;
+    let verb = request.verb;
+    let params = params(&request)?;
+    let input = Input::of(&request)?;
+    let inv = Invocation::prepare_inline(g, request.config).map_err(CallFailure::config)?;
+    *redact = Some(inv.resolved.redactor.clone());
+    let cfg = &inv.resolved.call;
+    let rt = &inv.runtime;
+    let (result, outcome) = match input {
+        Input::Post(msg) => {
+            let r = inv.log(rt.post(cfg, &msg, &params).await);
+            (r.map(|r| output::receipt_json(&r)), Outcome::Done)
+        }
+        Input::Ask(question) => {
+            let timeout = params
+                .ask
+                .as_ref()
+                .and_then(|s| s.timeout_ms)
+                .map_or(inv.resolved.ask_timeout, Duration::from_millis);
+            let stop = Stop::first().map_err(|f| CallFailure {
+                kind: f.kind,
+                error: json!({"kind": "transport", "message": f.message}),
+            })?;
+            let cancel = async {
+                if a.stop_on_eof {
+                    tokio::select! {
+                        s = stop => s.reason().to_string(),
+                        () = stdin_closed() => "the caller went away".to_string(),
+                    }
+                } else {
+                    stop.await.reason().to_string()
+                }
+            };
+            let r = inv.log(rt.ask_until(cfg, &question, &params, timeout, cancel).await);
+            match r {
+                Ok(answer) => (
+                    Ok(output::answer_json(&answer)),
+                    Outcome::Decided(answer.decision),
+                ),
+                Err(e) => (Err(e), Outcome::Done),
+            }
+        }
+        Input::Success(ctx) => {
+            let r = inv.log(rt.on_success(cfg, &ctx, &params).await);
+            (r.map(|r| output::receipt_json(&r)), Outcome::Done)
+        }
+        Input::Failure(ctx, exc) => {
+            let r = inv.log(rt.on_failure(cfg, &ctx, &exc, &params).await);
+            (r.map(|r| output::receipt_json(&r)), Outcome::Done)
+        }
+        Input::Check => {
+            let r = inv.log(rt.check(cfg, &params).await);
+            match r {
+                Ok(report) => {
+                    let outcome = match &report.channel {
+                        Some(Err(e)) => Outcome::Problem(super::kind_of(e)),
+                        _ => Outcome::Done,
+                    };
+                    (Ok(output::check_json(&report)), outcome)
+                }
+                Err(e) => (Err(e), Outcome::Done),
+            }
+        }
+    };
+    debug_assert!(verb != Verb::Check || !matches!(outcome, Outcome::Decided(_)));
+    result.map(|v| (v, outcome)).map_err(CallFailure::from_call)
+}
+
+/// The request, from stdin: all of it, or with `--stop-on-eof` its first line (the caller
+/// keeps stdin open while it waits).
+fn read_request(first_line_only: bool) -> Result<Request, CallFailure> {
+    let mut text = String::new();
+    let stdin = std::io::stdin();
+    let read = if first_line_only {
+        stdin.lock().read_line(&mut text)
+    } else {
+        stdin.lock().read_to_string(&mut text)
+    };
+    read.map_err(|e| CallFailure::input(format!("cannot read the request from stdin: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(CallFailure::input(
+            "no request on stdin: send one JSON object, e.g. {\"verb\": \"post\", \"message\": \"hi\"}",
+        ));
+    }
+    serde_json::from_str(&text).map_err(|e| CallFailure::input(format!("the request: {e}")))
+}
+
+/// Resolves once stdin reaches its end (the caller closed it, or died).
+async fn stdin_closed() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 256];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+/// What the verb is called with, checked against what the request holds.
+enum Input {
+    Post(Message),
+    Ask(Message),
+    Success(RunContext),
+    Failure(RunContext, ExceptionInfo),
+    Check,
+}
+
+impl Input {
+    fn of(r: &Request) -> Result<Input, CallFailure> {
+        let misplaced = |what: &str| {
+            CallFailure::input(format!(
+                "`{what}` does not belong to a `{}` request",
+                format!("{:?}", r.verb).to_lowercase()
+            ))
+        };
+        let uses_message = matches!(r.verb, Verb::Post | Verb::Ask);
+        let uses_context = matches!(r.verb, Verb::Success | Verb::Failure);
+        if r.message.is_some() && !uses_message {
+            return Err(misplaced("message"));
+        }
+        if r.context.is_some() && !uses_context {
+            return Err(misplaced("context"));
+        }
+        if r.exception.is_some() && r.verb != Verb::Failure {
+            return Err(misplaced("exception"));
+        }
+        if r.params.ask.is_some() && r.verb != Verb::Ask {
+            return Err(misplaced("params.ask"));
+        }
+        let context = || {
+            r.context.as_ref().map(context).ok_or_else(|| {
+                CallFailure::input("a hook request needs `context` (pipeline_name, run_name)")
+            })
+        };
+        Ok(match r.verb {
+            Verb::Post => Input::Post(wire_message(r.message.as_ref())?),
+            Verb::Ask => Input::Ask(wire_message(r.message.as_ref())?),
+            Verb::Success => Input::Success(context()?),
+            Verb::Failure => {
+                let e = r.exception.as_ref().ok_or_else(|| {
+                    CallFailure::input("a `failure` request needs `exception` (type_name)")
+                })?;
+                Input::Failure(
+                    context()?,
+                    ExceptionInfo {
+                        type_name: e.type_name.clone(),
+                        message: e.message.clone(),
+                        traceback: e.traceback.clone(),
+                    },
+                )
+            }
+            Verb::Check => Input::Check,
+        })
+    }
+}
+
+fn wire_message(m: Option<&WireMessage>) -> Result<Message, CallFailure> {
+    match m {
+        None => Err(CallFailure::input(
+            "nothing to send: `message` is a string or {title, body, metadata, images}",
+        )),
+        Some(WireMessage::Text(t)) => Ok(Message::Text(t.clone())),
+        Some(WireMessage::Structured(s)) => Ok(Message::Structured(AlerterMessage {
+            title: s.title.clone(),
+            body: s.body.clone(),
+            metadata: s
+                .metadata
+                .iter()
+                .map(|(key, v)| MetadataEntry {
+                    key: key.clone(),
+                    value: metadata_value(v),
+                })
+                .collect(),
+            images: s
+                .images
+                .iter()
+                .map(|i| match message::local_image(i) {
+                    Some(path) => format!("attachment://{}", message::file_name(path)),
+                    None => i.clone(),
+                })
+                .collect(),
+        })),
+    }
+}
+
+/// A JSON value keeps its type: a string stays text, whatever it looks like.
+fn metadata_value(v: &Value) -> MetadataValue {
+    match v {
+        Value::String(s) => MetadataValue::Text(s.clone()),
+        Value::Bool(b) => MetadataValue::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => MetadataValue::Integer(i),
+            None => MetadataValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        other => MetadataValue::Json(other.to_string()),
+    }
+}
+
+fn context(c: &WireContext) -> RunContext {
+    RunContext {
+        pipeline_name: c.pipeline_name.clone(),
+        run_name: c.run_name.clone(),
+        run_id: c.run_id.clone(),
+        step_name: c.step_name.clone(),
+        stack_name: c.stack_name.clone(),
+        parameters: c.parameters.clone(),
+    }
+}
+
+/// The request's params, its files read.
+fn params(r: &Request) -> Result<Params, CallFailure> {
+    let p = &r.params;
+    let images = match &r.message {
+        Some(WireMessage::Structured(s)) => s.images.as_slice(),
+        _ => &[],
+    };
+    let files =
+        message::read_files(&p.attachments, images).map_err(|f| CallFailure::input(f.message))?;
+    let seconds = |v: Option<f64>, what: &str| {
+        v.map(|s| message::millis(s, what))
+            .transpose()
+            .map_err(|f| CallFailure::input(f.message))
+    };
+    let ask = match &p.ask {
+        None if r.verb == Verb::Ask => Some(AskSettings::default()),
+        None => None,
+        Some(a) => Some(AskSettings {
+            timeout_ms: seconds(a.timeout_seconds, "params.ask.timeout_seconds")?,
+            poll_interval_ms: seconds(a.poll_interval_seconds, "params.ask.poll_interval_seconds")?,
+            approvers: a.approvers.clone(),
+            approver_roles: a.approver_roles.clone(),
+            ignore_case: a.ignore_case,
+            required_approvals: a.required_approvals,
+            key: a.key.clone(),
+            remind_every_ms: seconds(a.remind_every_seconds, "params.ask.remind_every_seconds")?,
+            escalate_after_ms: seconds(
+                a.escalate_after_seconds,
+                "params.ask.escalate_after_seconds",
+            )?,
+            escalate_roles: a.escalate_roles.clone(),
+        }),
+    };
+    Ok(Params {
+        channel_id: p.channel_id.clone(),
+        approve_keywords: p.approve_keywords.clone(),
+        disapprove_keywords: p.disapprove_keywords.clone(),
+        payload: p.payload.as_ref().map(|x| Payload {
+            pipeline_name: x.pipeline_name.clone(),
+            step_name: x.step_name.clone(),
+            stack_name: x.stack_name.clone(),
+        }),
+        include_format_blocks: p.include_format_blocks,
+        severity: p.severity.map(|s| match s {
+            WireSeverity::Info => Severity::Info,
+            WireSeverity::Success => Severity::Success,
+            WireSeverity::Warning => Severity::Warning,
+            WireSeverity::Error => Severity::Error,
+        }),
+        mention_users: p.mention_users.clone(),
+        mention_roles: p.mention_roles.clone(),
+        ask,
+        attachments: files,
+        thread_id: p.thread_id.clone(),
+        thread_name: p.thread_name.clone(),
+        idempotency_key: p.idempotency_key.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: &str) -> Request {
+        serde_json::from_str(text).expect("a valid request")
+    }
+
+    #[test]
+    fn metadata_keeps_json_types_and_order() {
+        let r = request(
+            r#"{"verb":"post","message":{"title":"t","metadata":[["version","1.10"],["epoch",12],["acc",0.93],["ok",true],["tags",["a"]],["none",null]]}}"#,
+        );
+        let Ok(Input::Post(Message::Structured(m))) = Input::of(&r) else {
+            panic!("a structured post");
+        };
+        let keys: Vec<&str> = m.metadata.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["version", "epoch", "acc", "ok", "tags", "none"]);
+        use MetadataValue as V;
+        assert!(matches!(&m.metadata[0].value, V::Text(t) if t == "1.10"));
+        assert!(matches!(m.metadata[1].value, V::Integer(12)));
+        assert!(matches!(m.metadata[2].value, V::Float(f) if f == 0.93));
+        assert!(matches!(m.metadata[3].value, V::Boolean(true)));
+        assert!(matches!(&m.metadata[4].value, V::Json(j) if j == r#"["a"]"#));
+        assert!(matches!(&m.metadata[5].value, V::Json(j) if j == "null"));
+    }
+
+    #[test]
+    fn fields_in_the_wrong_request_or_misspelt_are_refused() {
+        let typo = serde_json::from_str::<Request>(r#"{"verb":"post","mesage":"hi"}"#);
+        assert!(typo
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("unknown field `mesage`"));
+        let bad_verb = serde_json::from_str::<Request>(r#"{"verb":"delete"}"#);
+        assert!(bad_verb.is_err());
+        let r = request(r#"{"verb":"check","message":"hi"}"#);
+        let e = Input::of(&r).err().expect("refused");
+        assert_eq!(
+            e.error["message"],
+            "`message` does not belong to a `check` request"
+        );
+        let r = request(r#"{"verb":"post","message":"hi","params":{"ask":{}}}"#);
+        assert!(Input::of(&r).is_err());
+        let r = request(r#"{"verb":"failure","context":{"pipeline_name":"p","run_name":"r"}}"#);
+        let e = Input::of(&r).err().expect("refused");
+        assert_eq!(e.error["kind"], "invalid-input");
+        assert!(e.error["message"].as_str().unwrap().contains("`exception`"));
+        let r = request(r#"{"verb":"post"}"#);
+        assert!(Input::of(&r).is_err());
+    }
+
+    #[test]
+    fn ask_seconds_become_validated_milliseconds() {
+        let r = request(
+            r#"{"verb":"ask","message":"ok?","params":{"ask":{"timeout_seconds":1.5,"poll_interval_seconds":0.25}}}"#,
+        );
+        let p = params(&r).ok().expect("valid params");
+        let ask = p.ask.expect("ask settings");
+        assert_eq!(ask.timeout_ms, Some(1500));
+        assert_eq!(ask.poll_interval_ms, Some(250));
+        let r =
+            request(r#"{"verb":"ask","message":"ok?","params":{"ask":{"timeout_seconds":-1}}}"#);
+        let e = params(&r).err().expect("refused");
+        assert!(e.error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("params.ask.timeout_seconds must be"));
+        // An ask without settings still asks with the defaults.
+        let r = request(r#"{"verb":"ask","message":"ok?"}"#);
+        assert!(params(&r).ok().expect("valid").ask.is_some());
+    }
+
+    #[test]
+    fn errors_carry_the_fields_of_their_wit_case() {
+        use alerter_host::types::{ApiError, RateLimit};
+        let e = CallFailure::from_call(CallError::Alert(AlertError::Forbidden(ApiError {
+            status: 403,
+            code: Some(50013),
+            message: "Missing Permissions".into(),
+        })));
+        assert_eq!(e.kind, Kind::Delivery);
+        assert_eq!(e.error["kind"], "forbidden");
+        assert_eq!(e.error["status"], 403);
+        assert_eq!(e.error["code"], 50013);
+        assert_eq!(e.error["detail"], "Missing Permissions");
+        let e = CallFailure::from_call(CallError::Alert(AlertError::RateLimited(RateLimit {
+            retry_after_ms: 1500,
+            global: true,
+            message: "slow down".into(),
+        })));
+        assert_eq!(e.error["kind"], "rate-limited");
+        assert_eq!(e.error["retry_after_ms"], 1500);
+        assert_eq!(e.error["global"], true);
+        let e = CallFailure::from_call(CallError::Alert(AlertError::InvalidInput("x".into())));
+        assert_eq!(
+            (e.kind, &e.error["kind"]),
+            (Kind::Usage, &json!("invalid-input"))
+        );
+        let e = CallFailure::from_call(CallError::Cancelled {
+            reason: "interrupted".into(),
+            question: None,
+            marked: false,
+        });
+        assert_eq!(e.kind, Kind::Stopped(Stop::Interrupted));
+        assert_eq!(e.error["kind"], "cancelled");
+        let e = CallFailure::from_call(CallError::Deadline(Duration::from_secs(2)));
+        assert_eq!(e.error["deadline_ms"], 2000);
+    }
+}
