@@ -3,7 +3,7 @@
 # (which builds the `alerter` binary into the wheel, reusing ../target), then pytest over
 # python/tests: the API against the emulator (each exception type, the sandbox with the hostile
 # component), the ZenML flavor's logic, and the whole ZenML flow (zenml init ... a gated
-# pipeline, ZenML's failure hook and the structured one).
+# pipeline, ZenML's failure hook and the structured one); then mypy --strict over the package.
 #
 #   bash python/tests/run.sh [PYTEST ARGS...]
 #
@@ -36,7 +36,7 @@ echo "== a fresh virtualenv ($("$PYTHON" --version)); pip install zenml[local]==
 "$PYTHON" -m venv "$VENV" >"$LOG" 2>&1 || { tail -n 5 "$LOG" >&2; die "cannot create a virtualenv (install python3-venv)"; }
 T0=$(date +%s)
 if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --retries 2 \
-    'zenml[local]==0.98.0' 'pytest>=7' "$ROOT/python" >>"$LOG" 2>&1; then
+    'zenml[local]==0.98.0' 'pytest>=7' 'mypy>=1.10' "$ROOT/python" >>"$LOG" 2>&1; then
     tail -n 30 "$LOG" >&2
     die "pip install failed (is PyPI reachable? does cargo build?)"
 fi
@@ -51,6 +51,15 @@ RC=${PIPESTATUS[0]}
 PASSED=$(sed -n 's/^PASSED .*/x/p' "$REPORT" | wc -l)
 FAILED=$(grep -cE '^(FAILED|ERROR) ' "$REPORT")
 if [ "$RC" -ne 0 ] && [ "$FAILED" -eq 0 ]; then FAILED=1; fi
+
+# The type hints are part of the API (py.typed): they must hold under mypy --strict.
+echo "== mypy --strict alerter_discord"
+if (cd "$ROOT/python" && "$VENV/bin/python" -m mypy --strict --cache-dir "$WORK/mypy-cache" src/alerter_discord); then
+    PASSED=$((PASSED + 1))
+else
+    FAILED=$((FAILED + 1))
+    RC=1
+fi
 echo "== python: $(( $(date +%s) - START )) s"
 echo "$PASSED passed, $FAILED failed"
 [ "$RC" -eq 0 ]

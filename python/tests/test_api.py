@@ -44,10 +44,35 @@ def test_post_text_and_structured(emulator):
     e = embed(stored[1])
     assert e["title"] == "Training finished"
     fields = [(f["name"], f["value"]) for f in e["fields"]]
-    names = [n for n, _ in fields]
     # The payload, then the metadata in the order given; "1.10" stays text, not 1.1.
     assert fields == [("Pipeline", "training"), ("Step", "trainer"), ("version", "1.10"),
                       ("epoch", "12"), ("accuracy", "0.93"), ("tags", '["a","b"]')]
+
+
+def test_values_json_cannot_carry_and_int_ids_still_work(emulator):
+    thread = emulator.control("POST", f"/channels/{emulator.channel_id}/threads", {"name": "t"})
+    r = emulator.alerter().post(
+        AlerterMessage(title="Diverged", metadata={"loss": float("nan"), "best": float("inf")}),
+        thread_id=int(thread["id"]),
+    )
+    assert r.thread_id == thread["id"] or r.channel_id == thread["id"], r
+    (m,) = emulator.messages(thread["id"])
+    fields = {f["name"]: f["value"] for f in embed(m)["fields"]}
+    assert fields == {"loss": "nan", "best": "inf"}
+
+
+def test_bad_attachments_leave_no_files_behind(emulator, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(ad.InvalidInputError, match="two attachments are named a.txt"):
+        emulator.alerter().post("x", attachments=[("a.txt", b"1"), ("a.txt", b"2")])
+    with pytest.raises(ad.InvalidInputError, match="not a file name"):
+        emulator.alerter().post("x", attachments=[("ok.txt", b"1"), ("../evil", b"2")])
+    assert list(scratch.iterdir()) == [], "no temporary files are left"
+    assert emulator.requests() == []
 
 
 def test_a_long_body_arrives_whole(emulator):
@@ -79,8 +104,9 @@ def test_attachments_from_bytes_and_paths(emulator, tmp_path):
 
 def test_ask_approved_by_a_reply(emulator):
     alice = emulator.user("alice")
-    emulator.reviewer(lambda e, q: e.say(alice, "LGTM", reply_to=q["id"]))
+    reviewer = emulator.reviewer(lambda e, q: e.say(alice, "LGTM", reply_to=q["id"]))
     answer = emulator.alerter().ask("Deploy to prod?", timeout=30, poll_interval=0.2)
+    reviewer.check()
     assert answer.approved and bool(answer) is True
     assert answer.decision == "approved" and answer.via == "reply" and answer.keyword == "LGTM"
     assert answer.responder == ad.Responder(alice, "alice")
@@ -97,22 +123,24 @@ def test_ask_declined_by_reaction_and_approvers_are_enforced(emulator):
         e.react(q["id"], "✅", bob)  # bob may not decide: ignored
         e.react(q["id"], "❌", carol)
 
-    emulator.reviewer(act)
+    reviewer = emulator.reviewer(act)
     answer = emulator.alerter().ask(
         AlerterMessage(title="Promote model v7?"), timeout=30, poll_interval=0.2,
         approvers=[carol],
     )
+    reviewer.check()
     assert not answer and answer.decision == "disapproved" and answer.via == "reaction"
     assert answer.responder is not None and answer.responder.username == "carol"
 
 
 def test_ask_custom_keywords(emulator):
     dan = emulator.user("dan")
-    emulator.reviewer(lambda e, q: e.say(dan, "ship it", reply_to=q["id"]))
+    reviewer = emulator.reviewer(lambda e, q: e.say(dan, "ship it", reply_to=q["id"]))
     answer = emulator.alerter().ask(
         "Release?", timeout=30, poll_interval=0.2, approve_keywords=["ship it"],
         disapprove_keywords=["hold"],
     )
+    reviewer.check()
     assert answer.approved and answer.keyword == "ship it"
 
 
@@ -203,10 +231,14 @@ def test_invalid_input(emulator):
     assert emulator.requests() == [], "nothing may be sent for bad input"
 
 
-def test_unauthorized(emulator):
-    with pytest.raises(ad.UnauthorizedError) as e:
-        emulator.alerter(discord_token="wrong-token").post("x")
-    assert e.value.status == 401 and "wrong-token" not in str(e.value)
+def test_unauthorized(emulator, caplog):
+    wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GxYzAb.0123456789abcdefghijklmnopqrstuvwxyzABCD"
+    with caplog.at_level("INFO", logger="alerter_discord"):
+        with pytest.raises(ad.UnauthorizedError) as e:
+            emulator.alerter(discord_token=wrong, verbose=True).post("x")
+    assert e.value.status == 401 and "Developer Portal" in e.value.message
+    seen = str(e.value) + repr(e.value.fields) + caplog.text + repr(e.value)
+    assert caplog.text and wrong not in seen
 
 
 def test_forbidden(emulator):
@@ -235,12 +267,25 @@ def test_rate_limited(emulator):
 def test_transport(emulator):
     import socket
 
-    with socket.socket() as s:  # a port nobody listens on
+    with socket.socket() as s:  # bound, never listening: connections are refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(ad.TransportError, match="could not reach Discord"):
-        emulator.alerter(api_base_url=f"http://127.0.0.1:{port}/api/v10",
-                         delivery_deadline_seconds=2).post("x")
+        with pytest.raises(ad.TransportError, match="could not reach Discord"):
+            emulator.alerter(api_base_url=f"http://127.0.0.1:{port}/api/v10",
+                             delivery_deadline_seconds=2).post("x")
+
+
+def test_deadline(emulator, hostile_component):
+    # The hostile component waits on a response the emulator holds back for 30 s; the call's
+    # wall-clock deadline (the 1 s delivery deadline plus the host's 10 s slack) stops it.
+    emulator.fault(kind={"type": "delay", "ms": 30000}, path_contains="/users/@me")
+    a = emulator.alerter(component=hostile_component, delivery_deadline_seconds=1)
+    started = time.monotonic()
+    with pytest.raises(ad.DeadlineError) as e:
+        a.post(f"egress {emulator.base_url}/users/@me")
+    assert e.value.deadline == 11.0 and time.monotonic() - started < 20
+    # The hostile request carried no User-Agent or token: the emulator flags it, rightly.
+    emulator.expected_violations = lambda v: "/users/@me" in v
 
 
 def test_api_error(emulator):
@@ -294,22 +339,24 @@ def test_sandbox_egress_allow_list(emulator, hostile_component, caplog):
     assert emulator.token not in caplog.text
 
 
-def test_cancelled_when_the_binary_is_terminated(emulator):
+def test_cancelled_when_the_binary_is_terminated(emulator, monkeypatch):
     """SIGTERM to the running `alerter call` (a CI runner stopping it) marks the question and
     raises CancelledError."""
-    import os
+    import alerter_discord._process as process
 
-    def act(e, q):
-        me = os.getpid()
-        for task in Path(f"/proc/{me}/task").iterdir():
-            for pid in (task / "children").read_text().split():
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if b"call" in cmd and b"--stop-on-eof" in cmd:
-                    os.kill(int(pid), signal.SIGTERM)
+    children = []
+    real_popen = subprocess.Popen
 
-    emulator.reviewer(act)
+    def recording_popen(*args, **kwargs):
+        child = real_popen(*args, **kwargs)
+        children.append(child)
+        return child
+
+    monkeypatch.setattr(process.subprocess, "Popen", recording_popen)
+    reviewer = emulator.reviewer(lambda e, q: children[-1].send_signal(signal.SIGTERM))
     with pytest.raises(ad.CancelledError) as e:
         emulator.alerter().ask("Gate?", timeout=60, poll_interval=0.2)
+    reviewer.check()
     assert e.value.reason == "terminated" and e.value.marked
     assert "cancelled" in json.dumps(emulator.messages()).lower()
 

@@ -77,19 +77,23 @@ pub fn file_name(path: &Path) -> String {
 /// The files of `--attach` and of local `--image`s, read whole. A file over Discord's 25 MiB
 /// request limit is refused before it is read (the flavor checks the configured per-file limit).
 pub fn attachments(a: &MessageArgs) -> Result<Vec<Attachment>, Failure> {
-    read_files(&a.attach, &a.images)
+    read_files(&a.attach, &a.images, ("--attach", "--image"))
 }
 
 /// The files to attach and the local files among the images, read whole (`--attach` and
-/// `--image`, or a JSON call's `attachments` and `images`).
-pub fn read_files(attach: &[PathBuf], images: &[String]) -> Result<Vec<Attachment>, Failure> {
+/// `--image`, or a JSON call's `attachments` and `images`); errors name them by `labels`.
+pub fn read_files(
+    attach: &[PathBuf],
+    images: &[String],
+    labels: (&'static str, &'static str),
+) -> Result<Vec<Attachment>, Failure> {
     const MAX: u64 = alerter_host::runtime::MAX_FILE_BYTES_PER_MESSAGE;
     const FILES: usize = 10;
     let images = images.iter().filter_map(|i| local_image(i));
     let files: Vec<(&Path, &str)> = attach
         .iter()
-        .map(|p| (p.as_path(), "--attach"))
-        .chain(images.map(|p| (p, "--image")))
+        .map(|p| (p.as_path(), labels.0))
+        .chain(images.map(|p| (p, labels.1)))
         .collect();
     if files.len() > FILES {
         return Err(Failure::usage(format!(

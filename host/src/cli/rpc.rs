@@ -25,6 +25,9 @@ use super::args::{CallArgs, Global};
 use super::calls::Stop;
 use super::{message, output, Failure, Invocation, Kind, Outcome};
 
+/// The cancel reason when stdin closed under `--stop-on-eof`.
+const CALLER_GONE: &str = "the caller went away";
+
 /// The request: a verb and what it needs. Unknown fields are refused, so a typo is an error.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,8 +36,9 @@ struct Request {
     /// The configuration itself (the config file's keys); else the global flags choose.
     #[serde(default)]
     config: Option<AlerterSpec>,
+    /// A string, or an object parsed as [`WireStructured`] (so its errors name its fields).
     #[serde(default)]
-    message: Option<WireMessage>,
+    message: Option<Value>,
     #[serde(default)]
     params: WireParams,
     /// For `success` and `failure`.
@@ -53,13 +57,6 @@ enum Verb {
     Success,
     Failure,
     Check,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WireMessage {
-    Text(String),
-    Structured(WireStructured),
 }
 
 #[derive(Deserialize)]
@@ -97,6 +94,48 @@ struct WireParams {
     #[serde(default)]
     attachments: Vec<PathBuf>,
     ask: Option<WireAsk>,
+}
+
+impl WireParams {
+    /// The names of the fields the request set.
+    fn set_fields(&self) -> Vec<&'static str> {
+        let set = [
+            ("channel_id", self.channel_id.is_some()),
+            ("thread_id", self.thread_id.is_some()),
+            ("thread_name", self.thread_name.is_some()),
+            ("idempotency_key", self.idempotency_key.is_some()),
+            ("approve_keywords", self.approve_keywords.is_some()),
+            ("disapprove_keywords", self.disapprove_keywords.is_some()),
+            ("payload", self.payload.is_some()),
+            (
+                "include_format_blocks",
+                self.include_format_blocks.is_some(),
+            ),
+            ("severity", self.severity.is_some()),
+            ("mention_users", !self.mention_users.is_empty()),
+            ("mention_roles", !self.mention_roles.is_empty()),
+            ("attachments", !self.attachments.is_empty()),
+            ("ask", self.ask.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, s)| *s)
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+/// Whether a params field means anything to a verb (a field that does not is refused, so a
+/// misplaced setting is not silently ignored).
+fn field_belongs(field: &str, verb: Verb) -> bool {
+    match verb {
+        Verb::Post => !matches!(field, "approve_keywords" | "disapprove_keywords" | "ask"),
+        Verb::Ask => !matches!(field, "thread_name" | "idempotency_key"),
+        Verb::Success | Verb::Failure => matches!(
+            field,
+            "channel_id" | "thread_id" | "thread_name" | "mention_users" | "mention_roles"
+        ),
+        Verb::Check => field == "channel_id",
+    }
 }
 
 #[derive(Deserialize)]
@@ -158,9 +197,9 @@ struct WireException {
     traceback: Option<String>,
 }
 
-/// A failure as `call` reports it: the exit code's kind and the `error` object.
+/// A failure as `call` reports it: which exit code, and the `error` object.
 struct CallFailure {
-    kind: Kind,
+    exit: Kind,
     error: Value,
 }
 
@@ -168,25 +207,25 @@ impl CallFailure {
     /// The request or a file it names cannot be used: nothing was sent.
     fn input(message: impl Into<String>) -> CallFailure {
         CallFailure {
-            kind: Kind::Usage,
+            exit: Kind::Usage,
             error: json!({"kind": "invalid-input", "message": message.into()}),
         }
     }
 
     /// The configuration (or a secret it refers to, or the component) cannot be used.
-    fn config(f: Failure) -> CallFailure {
+    fn config(f: &Failure) -> CallFailure {
         CallFailure {
-            kind: f.kind,
+            exit: f.kind,
             error: json!({"kind": "invalid-config", "message": f.message}),
         }
     }
 
     /// What a call to the component returned, with every field of the error.
-    fn from_call(e: CallError) -> CallFailure {
+    fn from_call(e: &CallError) -> CallFailure {
         let message = e.to_string();
-        let kind = Failure::from_kind_of(&e);
-        let error = match &e {
-            CallError::Alert(a) => alert_error(a, message),
+        let exit = Failure::from_kind_of(e);
+        let error = match e {
+            CallError::Alert(a) => alert_error(a, &message),
             CallError::Sandbox(_) => json!({"kind": "sandbox", "message": message}),
             CallError::Deadline(d) => {
                 json!({"kind": "deadline", "message": message, "deadline_ms": d.as_millis() as u64})
@@ -203,13 +242,13 @@ impl CallFailure {
                 "question": question.as_ref().map(|q| json!({"channel_id": q.channel_id, "message_id": q.message_id})),
             }),
         };
-        CallFailure { kind, error }
+        CallFailure { exit, error }
     }
 }
 
 /// The WIT `alert-error` case as JSON: its kebab-case name, the line `describe` gives, and
 /// the case's fields.
-fn alert_error(e: &AlertError, message: String) -> Value {
+fn alert_error(e: &AlertError, message: &str) -> Value {
     let api = |kind: &str, a: &alerter_host::types::ApiError| json!({"kind": kind, "message": message, "status": a.status, "code": a.code, "detail": a.message});
     match e {
         AlertError::InvalidConfig(_) => json!({"kind": "invalid-config", "message": message}),
@@ -239,7 +278,7 @@ pub async fn call(g: &Global, a: &CallArgs) -> Result<Outcome, Failure> {
         Ok((result, outcome)) => (json!({"ok": true, "result": result}), outcome),
         Err(f) => (
             json!({"ok": false, "error": f.error}),
-            Outcome::Problem(f.kind),
+            Outcome::Problem(f.exit),
         ),
     };
     let line = line.to_string();
@@ -256,10 +295,9 @@ async fn run(
     redact: &mut Option<alerter_host::Redactor>,
 ) -> Result<(Value, Outcome), CallFailure> {
     let request = read_request(a.stop_on_eof)?;
-    let verb = request.verb;
-    let params = params(&request)?;
     let input = Input::of(&request)?;
-    let inv = Invocation::prepare_inline(g, request.config).map_err(CallFailure::config)?;
+    let params = params(&request)?;
+    let inv = Invocation::prepare_inline(g, request.config).map_err(|f| CallFailure::config(&f))?;
     *redact = Some(inv.resolved.redactor.clone());
     let cfg = &inv.resolved.call;
     let rt = &inv.runtime;
@@ -275,14 +313,18 @@ async fn run(
                 .and_then(|s| s.timeout_ms)
                 .map_or(inv.resolved.ask_timeout, Duration::from_millis);
             let stop = Stop::first().map_err(|f| CallFailure {
-                kind: f.kind,
-                error: json!({"kind": "transport", "message": f.message}),
+                exit: f.kind,
+                error: json!({"kind": "host", "message": f.message}),
             })?;
             let cancel = async {
                 if a.stop_on_eof {
                     tokio::select! {
                         s = stop => s.reason().to_string(),
-                        () = stdin_closed() => "the caller went away".to_string(),
+                        () = stdin_closed() => {
+                            // A signal while the question is marked still ends the process.
+                            Stop::exit_on_next_signal();
+                            CALLER_GONE.to_string()
+                        }
                     }
                 } else {
                     stop.await.reason().to_string()
@@ -319,8 +361,9 @@ async fn run(
             }
         }
     };
-    debug_assert!(verb != Verb::Check || !matches!(outcome, Outcome::Decided(_)));
-    result.map(|v| (v, outcome)).map_err(CallFailure::from_call)
+    result
+        .map(|v| (v, outcome))
+        .map_err(|e| CallFailure::from_call(&e))
 }
 
 /// The request, from stdin: all of it, or with `--stop-on-eof` its first line (the caller
@@ -334,12 +377,35 @@ fn read_request(first_line_only: bool) -> Result<Request, CallFailure> {
         stdin.lock().read_to_string(&mut text)
     };
     read.map_err(|e| CallFailure::input(format!("cannot read the request from stdin: {e}")))?;
+    parse_request(&text)
+}
+
+/// The request in `text`. Its errors never quote a config value: serde's "invalid type"
+/// errors quote the value they met, which could be a token in the wrong field.
+fn parse_request(text: &str) -> Result<Request, CallFailure> {
     if text.trim().is_empty() {
         return Err(CallFailure::input(
             "no request on stdin: send one JSON object, e.g. {\"verb\": \"post\", \"message\": \"hi\"}",
         ));
     }
-    serde_json::from_str(&text).map_err(|e| CallFailure::input(format!("the request: {e}")))
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| CallFailure::input(format!("the request is not JSON: {e}")))?;
+    let mut secrets = Vec::new();
+    strings_in(value.get("config").unwrap_or(&Value::Null), &mut secrets);
+    serde_json::from_value(value).map_err(|e| {
+        let text = alerter_host::Redactor::new(&secrets).redact(&e.to_string());
+        CallFailure::input(format!("the request: {text}"))
+    })
+}
+
+/// Every string inside a JSON value.
+fn strings_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings_in(x, out)),
+        _ => {}
+    }
 }
 
 /// Resolves once stdin reaches its end (the caller closed it, or died).
@@ -382,8 +448,10 @@ impl Input {
         if r.exception.is_some() && r.verb != Verb::Failure {
             return Err(misplaced("exception"));
         }
-        if r.params.ask.is_some() && r.verb != Verb::Ask {
-            return Err(misplaced("params.ask"));
+        for field in r.params.set_fields() {
+            if !field_belongs(field, r.verb) {
+                return Err(misplaced(&format!("params.{field}")));
+            }
         }
         let context = || {
             r.context.as_ref().map(context).ok_or_else(|| {
@@ -412,13 +480,23 @@ impl Input {
     }
 }
 
-fn wire_message(m: Option<&WireMessage>) -> Result<Message, CallFailure> {
+/// The structured message of a request, if its `message` is an object.
+fn structured(m: Option<&Value>) -> Result<Option<WireStructured>, CallFailure> {
     match m {
-        None => Err(CallFailure::input(
-            "nothing to send: `message` is a string or {title, body, metadata, images}",
-        )),
-        Some(WireMessage::Text(t)) => Ok(Message::Text(t.clone())),
-        Some(WireMessage::Structured(s)) => Ok(Message::Structured(AlerterMessage {
+        Some(v @ Value::Object(_)) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| CallFailure::input(format!("message: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+fn wire_message(m: Option<&Value>) -> Result<Message, CallFailure> {
+    const SHAPE: &str = "`message` is a string or {title, body, metadata, images}";
+    match (m, structured(m)?) {
+        (None, _) => Err(CallFailure::input(format!("nothing to send: {SHAPE}"))),
+        (Some(Value::String(t)), _) => Ok(Message::Text(t.clone())),
+        (Some(_), None) => Err(CallFailure::input(SHAPE)),
+        (Some(_), Some(s)) => Ok(Message::Structured(AlerterMessage {
             title: s.title.clone(),
             body: s.body.clone(),
             metadata: s
@@ -468,12 +546,10 @@ fn context(c: &WireContext) -> RunContext {
 /// The request's params, its files read.
 fn params(r: &Request) -> Result<Params, CallFailure> {
     let p = &r.params;
-    let images = match &r.message {
-        Some(WireMessage::Structured(s)) => s.images.as_slice(),
-        _ => &[],
-    };
-    let files =
-        message::read_files(&p.attachments, images).map_err(|f| CallFailure::input(f.message))?;
+    let images = structured(r.message.as_ref())?.map_or_else(Vec::new, |s| s.images);
+    let labels = ("params.attachments", "message.images");
+    let files = message::read_files(&p.attachments, &images, labels)
+        .map_err(|f| CallFailure::input(f.message))?;
     let seconds = |v: Option<f64>, what: &str| {
         v.map(|s| message::millis(s, what))
             .transpose()
@@ -525,113 +601,5 @@ fn params(r: &Request) -> Result<Params, CallFailure> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(text: &str) -> Request {
-        serde_json::from_str(text).expect("a valid request")
-    }
-
-    #[test]
-    fn metadata_keeps_json_types_and_order() {
-        let r = request(
-            r#"{"verb":"post","message":{"title":"t","metadata":[["version","1.10"],["epoch",12],["acc",0.93],["ok",true],["tags",["a"]],["none",null]]}}"#,
-        );
-        let Ok(Input::Post(Message::Structured(m))) = Input::of(&r) else {
-            panic!("a structured post");
-        };
-        let keys: Vec<&str> = m.metadata.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["version", "epoch", "acc", "ok", "tags", "none"]);
-        use MetadataValue as V;
-        assert!(matches!(&m.metadata[0].value, V::Text(t) if t == "1.10"));
-        assert!(matches!(m.metadata[1].value, V::Integer(12)));
-        assert!(matches!(m.metadata[2].value, V::Float(f) if f == 0.93));
-        assert!(matches!(m.metadata[3].value, V::Boolean(true)));
-        assert!(matches!(&m.metadata[4].value, V::Json(j) if j == r#"["a"]"#));
-        assert!(matches!(&m.metadata[5].value, V::Json(j) if j == "null"));
-    }
-
-    #[test]
-    fn fields_in_the_wrong_request_or_misspelt_are_refused() {
-        let typo = serde_json::from_str::<Request>(r#"{"verb":"post","mesage":"hi"}"#);
-        assert!(typo
-            .err()
-            .unwrap()
-            .to_string()
-            .contains("unknown field `mesage`"));
-        let bad_verb = serde_json::from_str::<Request>(r#"{"verb":"delete"}"#);
-        assert!(bad_verb.is_err());
-        let r = request(r#"{"verb":"check","message":"hi"}"#);
-        let e = Input::of(&r).err().expect("refused");
-        assert_eq!(
-            e.error["message"],
-            "`message` does not belong to a `check` request"
-        );
-        let r = request(r#"{"verb":"post","message":"hi","params":{"ask":{}}}"#);
-        assert!(Input::of(&r).is_err());
-        let r = request(r#"{"verb":"failure","context":{"pipeline_name":"p","run_name":"r"}}"#);
-        let e = Input::of(&r).err().expect("refused");
-        assert_eq!(e.error["kind"], "invalid-input");
-        assert!(e.error["message"].as_str().unwrap().contains("`exception`"));
-        let r = request(r#"{"verb":"post"}"#);
-        assert!(Input::of(&r).is_err());
-    }
-
-    #[test]
-    fn ask_seconds_become_validated_milliseconds() {
-        let r = request(
-            r#"{"verb":"ask","message":"ok?","params":{"ask":{"timeout_seconds":1.5,"poll_interval_seconds":0.25}}}"#,
-        );
-        let p = params(&r).ok().expect("valid params");
-        let ask = p.ask.expect("ask settings");
-        assert_eq!(ask.timeout_ms, Some(1500));
-        assert_eq!(ask.poll_interval_ms, Some(250));
-        let r =
-            request(r#"{"verb":"ask","message":"ok?","params":{"ask":{"timeout_seconds":-1}}}"#);
-        let e = params(&r).err().expect("refused");
-        assert!(e.error["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("params.ask.timeout_seconds must be"));
-        // An ask without settings still asks with the defaults.
-        let r = request(r#"{"verb":"ask","message":"ok?"}"#);
-        assert!(params(&r).ok().expect("valid").ask.is_some());
-    }
-
-    #[test]
-    fn errors_carry_the_fields_of_their_wit_case() {
-        use alerter_host::types::{ApiError, RateLimit};
-        let e = CallFailure::from_call(CallError::Alert(AlertError::Forbidden(ApiError {
-            status: 403,
-            code: Some(50013),
-            message: "Missing Permissions".into(),
-        })));
-        assert_eq!(e.kind, Kind::Delivery);
-        assert_eq!(e.error["kind"], "forbidden");
-        assert_eq!(e.error["status"], 403);
-        assert_eq!(e.error["code"], 50013);
-        assert_eq!(e.error["detail"], "Missing Permissions");
-        let e = CallFailure::from_call(CallError::Alert(AlertError::RateLimited(RateLimit {
-            retry_after_ms: 1500,
-            global: true,
-            message: "slow down".into(),
-        })));
-        assert_eq!(e.error["kind"], "rate-limited");
-        assert_eq!(e.error["retry_after_ms"], 1500);
-        assert_eq!(e.error["global"], true);
-        let e = CallFailure::from_call(CallError::Alert(AlertError::InvalidInput("x".into())));
-        assert_eq!(
-            (e.kind, &e.error["kind"]),
-            (Kind::Usage, &json!("invalid-input"))
-        );
-        let e = CallFailure::from_call(CallError::Cancelled {
-            reason: "interrupted".into(),
-            question: None,
-            marked: false,
-        });
-        assert_eq!(e.kind, Kind::Stopped(Stop::Interrupted));
-        assert_eq!(e.error["kind"], "cancelled");
-        let e = CallFailure::from_call(CallError::Deadline(Duration::from_secs(2)));
-        assert_eq!(e.error["deadline_ms"], 2000);
-    }
-}
+#[path = "rpc_tests.rs"]
+mod tests;

@@ -57,12 +57,14 @@ def call(
 
     An ``ask`` keeps the child's stdin open while it waits (``--stop-on-eof``): if this process
     dies, the pipe closes and the question is marked as cancelled. Ctrl-C (KeyboardInterrupt)
-    sends the child one SIGINT, waits for it to mark the question, and is raised again.
+    during an ask sends the child one SIGINT, waits for it to mark the question, and is raised
+    again; during any other call the child is killed (a post of several parts may then be
+    incomplete: post again with the same ``idempotency_key`` to finish it).
     """
     exe = str(binary or find_binary())
     is_ask = request.get("verb") == "ask"
     argv: List[str] = [exe, *global_args, "call"] + (["--stop-on-eof"] if is_ask else [])
-    line = json.dumps(request, separators=(",", ":")) + "\n"
+    line = json.dumps(request, separators=(",", ":"), allow_nan=False) + "\n"
     try:
         child = subprocess.Popen(
             argv,
@@ -79,27 +81,28 @@ def call(
     assert child.stdin is not None and child.stdout is not None and child.stderr is not None
     stderr_lines: List[str] = []
     pump = threading.Thread(target=_pump_stderr, args=(child.stderr, stderr_lines), daemon=True)
-    pump.start()
     try:
-        child.stdin.write(line.encode())
-        child.stdin.flush()
+        pump.start()
+        try:
+            child.stdin.write(line.encode())
+            child.stdin.flush()
+        except BrokenPipeError:
+            pass  # it exited early (a bad flag, say): its stdout says why
         if not is_ask:
             child.stdin.close()
         out = child.stdout.read()
         child.wait()
-    except KeyboardInterrupt:
+    except BaseException:  # KeyboardInterrupt, or anything else: leave no child behind
         _stop(child, is_ask)
         raise
-    except BrokenPipeError:
-        out = child.stdout.read()
-        child.wait()
     finally:
-        if child.stdin and not child.stdin.closed:
+        if not child.stdin.closed:
             try:
                 child.stdin.close()
             except OSError:
                 pass
-        pump.join(timeout=5)
+        if pump.is_alive():
+            pump.join(timeout=5)
     return _outcome(out, child.returncode, stderr_lines)
 
 
@@ -133,9 +136,10 @@ def _stop(child: "subprocess.Popen[bytes]", is_ask: bool) -> None:
 def _outcome(out: bytes, code: int, stderr_lines: List[str]) -> Any:
     text = out.decode(errors="replace").strip()
     try:
-        reply: Dict[str, Any] = json.loads(text.splitlines()[-1]) if text else {}
+        parsed = json.loads(text.splitlines()[-1]) if text else {}
     except json.JSONDecodeError:
-        reply = {}
+        parsed = {}
+    reply: Dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     if reply.get("ok") is True:
         return reply.get("result")
     if isinstance(reply.get("error"), dict):

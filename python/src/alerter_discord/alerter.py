@@ -6,17 +6,30 @@ import os
 import tempfile
 import traceback as _traceback
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from . import _process
-from .errors import InvalidInputError
+from .errors import AlertError, InvalidInputError
 from .types import AlerterMessage, Answer, CheckReport, Payload, Receipt, Severity
 
 __all__ = ["Alerter", "Attachment"]
 
 #: A file to send: a path, or ``(filename, bytes)`` for data in memory (a plot in a BytesIO).
-Attachment = Union[str, os.PathLike, Tuple[str, bytes]]
+Attachment = Union[str, "os.PathLike[str]", Tuple[str, bytes]]
 Message = Union[str, AlerterMessage]
+T = TypeVar("T")
 
 _CONFIG_KEYS = (
     "discord_token",
@@ -49,6 +62,7 @@ class Alerter:
 
     Environment variables (``ALERTER_DISCORD_TOKEN``, ``ALERTER_API_BASE_URL``, ...) apply on top,
     as for the CLI. ``component`` loads another flavor component instead of the built-in one;
+    ``env`` adds (or overrides) environment variables for the binary, such as ``ALERTER_HOME``;
     ``verbose`` logs the settings, the allow-list and the component's output (secrets
     redacted) to the ``alerter_discord`` logger at INFO. Warnings and egress denials are always
     logged there at WARNING. ``binary`` (or ``$ALERTER_BIN``) runs another ``alerter``.
@@ -66,8 +80,8 @@ class Alerter:
         max_attachment_bytes: Optional[int] = None,
         long_body_max_parts: Optional[int] = None,
         allowed_hosts: Optional[Sequence[str]] = None,
-        component: Union[str, os.PathLike, None] = None,
-        binary: Union[str, os.PathLike, None] = None,
+        component: Union[str, "os.PathLike[str]", None] = None,
+        binary: Union[str, "os.PathLike[str]", None] = None,
         env: Optional[Mapping[str, str]] = None,
         verbose: bool = False,
     ) -> None:
@@ -92,11 +106,13 @@ class Alerter:
         if verbose:
             self._global.append("--verbose")
         self._binary = Path(binary) if binary is not None else None
-        self._env = dict(env) if env is not None else None
+        self._env = {**os.environ, **env} if env is not None else None
 
     @classmethod
-    def from_config(cls, path: Union[str, os.PathLike], **kwargs: Any) -> "Alerter":
-        """The alerter a TOML config file describes (``alerter --config PATH``)."""
+    def from_config(cls, path: Union[str, "os.PathLike[str]"], **kwargs: Any) -> "Alerter":
+        """The alerter a TOML config file describes (``alerter --config PATH``). Only
+        ``component``, ``binary``, ``env`` and ``verbose`` may be given besides."""
+        _no_config_keys(kwargs, "from_config")
         a = cls(**kwargs)
         a._config = None
         a._global = ["--config", os.fspath(path), *a._global]
@@ -104,7 +120,9 @@ class Alerter:
 
     @classmethod
     def registered(cls, name: Optional[str] = None, **kwargs: Any) -> "Alerter":
-        """An alerter registered with ``alerter register NAME ...`` (default: the only one)."""
+        """An alerter registered with ``alerter register NAME ...`` (default: the only one).
+        Only ``component``, ``binary``, ``env`` and ``verbose`` may be given besides."""
+        _no_config_keys(kwargs, "registered")
         a = cls(**kwargs)
         a._config = None
         if name is not None:
@@ -147,8 +165,8 @@ class Alerter:
                 mention_roles=mention_roles,
                 attachments=files.paths,
             )
-            r = self._call({"verb": "post", "message": _message(message), "params": params})
-        return Receipt.from_wire(r)
+            request = {"verb": "post", "message": _message(message), "params": params}
+            return self._call(request, Receipt.from_wire)
 
     def ask(
         self,
@@ -189,7 +207,7 @@ class Alerter:
             "approver_roles": [str(r) for r in approver_roles],
             "ignore_case": ignore_case,
             "required_approvals": required_approvals,
-            "key": key,
+            "key": None if key is None else str(key),
             "remind_every_seconds": remind_every,
             "escalate_after_seconds": escalate_after,
             "escalate_roles": [str(r) for r in escalate_roles],
@@ -207,9 +225,9 @@ class Alerter:
                 mention_roles=mention_roles,
                 attachments=files.paths,
             )
-            params["ask"] = _drop_empty(ask)
-            r = self._call({"verb": "ask", "message": _message(question), "params": params})
-        return Answer.from_wire(r)
+            params["ask"] = _drop_empty(ask, drop_false=True)
+            request = {"verb": "ask", "message": _message(question), "params": params}
+            return self._call(request, Answer.from_wire)
 
     def on_success(
         self,
@@ -238,7 +256,7 @@ class Alerter:
                 mention_roles=mention_roles,
             ),
         }
-        return Receipt.from_wire(self._call(request))
+        return self._call(request, Receipt.from_wire)
 
     def on_failure(
         self,
@@ -287,21 +305,41 @@ class Alerter:
                 mention_roles=mention_roles,
             ),
         }
-        return Receipt.from_wire(self._call(request))
+        return self._call(request, Receipt.from_wire)
 
     def check(self, channel_id: Optional[str] = None) -> CheckReport:
         """Validate the token and the channel without posting anything. A bad token raises
         :class:`UnauthorizedError`; a channel problem is in the report (``report.ok``)."""
-        return CheckReport.from_wire(
-            self._call({"verb": "check", "params": _params(channel_id=channel_id)})
-        )
+        request = {"verb": "check", "params": _params(channel_id=channel_id)}
+        return self._call(request, CheckReport.from_wire)
 
     # ---- plumbing --------------------------------------------------------------------------
 
-    def _call(self, request: Dict[str, Any]) -> Any:
+    def _call(self, request: Dict[str, Any], typed: Callable[[Any], T]) -> T:
+        """One call; its result as ``typed`` makes it. A result that does not fit (another
+        component, another binary) is an AlertError too, never a KeyError."""
         if self._config is not None:
             request = {**request, "config": self._config}
-        return _process.call(request, global_args=self._global, binary=self._binary, env=self._env)
+        result = _process.call(
+            request, global_args=self._global, binary=self._binary, env=self._env
+        )
+        try:
+            return typed(result)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise AlertError(
+                f"the component returned a {request['verb']} result this package cannot read "
+                f"({type(e).__name__}: {e})"
+            ) from None
+
+
+def _no_config_keys(kwargs: Mapping[str, Any], where: str) -> None:
+    """The config comes from the file or the registry: a config key here would be ignored."""
+    given = sorted(k for k in kwargs if k in _CONFIG_KEYS)
+    if given:
+        raise TypeError(
+            f"Alerter.{where}() takes its configuration from one place; "
+            f"drop {', '.join(given)} (or put them in the config)"
+        )
 
 
 def _message(m: Message) -> Any:
@@ -314,8 +352,13 @@ def _message(m: Message) -> Any:
     )
 
 
-def _drop_empty(d: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None and v != [] and v is not False}
+def _drop_empty(d: Dict[str, Any], drop_false: bool = False) -> Dict[str, Any]:
+    """Without the unset entries: None and [] (and False, a flag's default, if asked)."""
+    return {
+        k: v
+        for k, v in d.items()
+        if v is not None and v != [] and not (drop_false and v is False)
+    }
 
 
 def _params(
@@ -329,7 +372,10 @@ def _params(
     channel_id: Optional[str] = None,
     **rest: Any,
 ) -> Dict[str, Any]:
-    p: Dict[str, Any] = dict(rest)
+    p: Dict[str, Any] = {k: v for k, v in rest.items() if v is not None}
+    for name in ("thread_id", "thread_name", "idempotency_key"):
+        if name in p:
+            p[name] = str(p[name])  # a snowflake given as an int
     if channel_id is not None:
         p["channel_id"] = str(channel_id)
     if isinstance(payload, Payload):
@@ -347,11 +393,7 @@ def _params(
         p["approve_keywords"] = list(approve_keywords)
     if disapprove_keywords is not None:
         p["disapprove_keywords"] = list(disapprove_keywords)
-    return _drop_empty_keep_false(p)
-
-
-def _drop_empty_keep_false(d: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None and v != []}
+    return _drop_empty(p)
 
 
 def _context(
@@ -380,22 +422,31 @@ class _Files:
 
     def __init__(self, attachments: Iterable[Attachment]) -> None:
         self._items = list(attachments)
-        self._dir: Optional[tempfile.TemporaryDirectory] = None
+        self._dir: Optional["tempfile.TemporaryDirectory[str]"] = None
         self.paths: List[str] = []
 
     def __enter__(self) -> "_Files":
-        for item in self._items:
-            if isinstance(item, tuple):
-                name, data = item
-                if not name or "/" in name or name in (".", ".."):
-                    raise InvalidInputError(f"attachment name {name!r} is not a file name")
-                if self._dir is None:
-                    self._dir = tempfile.TemporaryDirectory(prefix="alerter-")
-                path = Path(self._dir.name) / name
-                path.write_bytes(bytes(data))
-                self.paths.append(str(path))
-            else:
-                self.paths.append(os.fspath(item))
+        names = [i[0] for i in self._items if isinstance(i, tuple)]
+        for name in names:
+            if not name or "/" in name or name in (".", ".."):
+                raise InvalidInputError(f"attachment name {name!r} is not a file name")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InvalidInputError(f"two attachments are named {', '.join(dupes)}")
+        try:
+            for item in self._items:
+                if isinstance(item, tuple):
+                    name, data = item
+                    if self._dir is None:
+                        self._dir = tempfile.TemporaryDirectory(prefix="alerter-")
+                    path = Path(self._dir.name) / name
+                    path.write_bytes(bytes(data))
+                    self.paths.append(str(path))
+                else:
+                    self.paths.append(os.fspath(item))
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:

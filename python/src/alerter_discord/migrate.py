@@ -51,7 +51,12 @@ def migrate(old_name: Optional[str] = None, new_name: Optional[str] = None) -> s
         raise SystemExit(f"{old.name!r} ({old.flavor_name}) has no discord_token to copy")
     new_name = new_name or f"{old.name}_wasm"
     try:
-        client.get_stack_component(ALERTER, new_name, allow_name_prefix_match=False)
+        existing = client.get_stack_component(ALERTER, new_name, allow_name_prefix_match=False)
+        if existing.flavor_name != FLAVOR_NAME:
+            raise SystemExit(
+                f"an alerter named {new_name!r} exists with the flavor {existing.flavor_name}: "
+                f"choose another name with --name"
+            )
         done.append(f"reused the alerter {new_name!r}")
     except KeyError:
         client.create_stack_component(new_name, FLAVOR_NAME, ALERTER, config)
@@ -61,12 +66,16 @@ def migrate(old_name: Optional[str] = None, new_name: Optional[str] = None) -> s
         )
         if dropped:
             done.append(f"  not copied (unknown to {FLAVOR_NAME}): {', '.join(dropped)}")
-    others = [c.name for c in stack.components.get(ALERTER, []) if c.name != old.name]
+    in_stack = [c.name for c in stack.components.get(ALERTER, [])]
+    others = [n for n in in_stack if n not in (old.name, new_name)]
     client.update_stack(stack.id, component_updates={ALERTER: [new_name, *others]})
-    done.append(
-        f"the stack {stack.name!r} now uses {new_name!r} instead of {old.name!r} "
-        f"(back: zenml stack update {stack.name} -al {old.name})"
-    )
+    if old.name in in_stack:
+        done.append(
+            f"the stack {stack.name!r} now uses {new_name!r} instead of {old.name!r} "
+            f"(back: zenml stack update {stack.name} -al {old.name})"
+        )
+    else:
+        done.append(f"the stack {stack.name!r} now uses {new_name!r} as its first alerter")
     return "\n".join(done)
 
 

@@ -5,6 +5,7 @@ typed results of ``post`` (:class:`Receipt`), ``ask`` (:class:`Answer`) and ``ch
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Literal, Mapping, Optional
 
@@ -56,6 +57,8 @@ class AlerterMessage:
 
 def _jsonable(v: Any) -> Any:
     """A metadata value JSON can carry; anything else (a Path, a numpy scalar) as its text."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)  # JSON has no NaN or infinity: a loss of NaN is shown as "nan"
     if v is None or isinstance(v, (str, bool, int, float)):
         return v
     if isinstance(v, (list, tuple)):

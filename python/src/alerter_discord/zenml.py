@@ -189,7 +189,7 @@ class DiscordWasmAlerter(BaseAlerter):
 
     # ---- ZenML's interface: bools --------------------------------------------------------------
 
-    def post(  # type: ignore[override]
+    def post(
         self, message: Any = None, params: Any = None, **kwargs: Any
     ) -> bool:
         """Post a ``str`` or :class:`AlerterMessage`; True if it was delivered. A failure is
@@ -202,7 +202,7 @@ class DiscordWasmAlerter(BaseAlerter):
             log.error("discord_wasm: the alert was not delivered: %s", e)
             return False
 
-    def ask(  # type: ignore[override]
+    def ask(
         self, question: Any = None, params: Any = None, *, message: Any = None, **kwargs: Any
     ) -> bool:
         """Ask and wait; True only for an explicit approval (a disapproval, a timeout and an

@@ -4,7 +4,7 @@ AlerterMessage and asks (a scripted reviewer approves: the step gets True), and 
 with ZenML's alerter_failure_hook and with the package's structured hook (the whole traceback
 arrives). No output contains the token, and the emulator saw nothing outside Discord's spec.
 
-Run in a venv with zenml[local]==0.98.0 and this package (python/run-tests.sh makes one).
+Run in a venv with zenml[local]==0.98.0 and this package (python/tests/run.sh makes one).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Dict, List
 
 import pytest
 
-if os.environ.get("ALERTER_REQUIRE_ZENML"):  # run-tests.sh: a missing ZenML is a failure
+if os.environ.get("ALERTER_REQUIRE_ZENML"):  # run.sh: a missing ZenML is a failure
     import zenml  # noqa: F401
 else:
     pytest.importorskip("zenml")
@@ -76,7 +76,8 @@ def sh(args: List[str], cwd: Path, env: Dict[str, str], outputs: List[str], ok=(
     outputs.append(out)
     shown = " ".join(args).replace(mask, "***") if mask else " ".join(args)
     print(f"$ {shown}  ({time.monotonic() - started:.1f} s, exit {p.returncode})")
-    assert p.returncode in ok, f"{shown} exited {p.returncode}:\n{out[-4000:]}"
+    tail = out[-4000:].replace(mask, "***") if mask else out[-4000:]
+    assert p.returncode in ok, f"{shown} exited {p.returncode}:\n{tail}"
     return out
 
 
