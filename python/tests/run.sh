@@ -3,7 +3,8 @@
 # (which builds the `alerter` binary into the wheel, reusing ../target), then pytest over
 # python/tests: the API against the emulator (each exception type, the sandbox with the hostile
 # component), the ZenML flavor's logic, and the whole ZenML flow (zenml init ... a gated
-# pipeline, ZenML's failure hook and the structured one); then mypy --strict over the package.
+# pipeline, ZenML's failure hook and the structured one); then mypy --strict over the package;
+# then the API suite again on every other CPython 3.10-3.13 this machine has (pyenv or PATH).
 #
 #   bash python/tests/run.sh [PYTEST ARGS...]
 #
@@ -60,6 +61,48 @@ else
     FAILED=$((FAILED + 1))
     RC=1
 fi
+# The other CPython versions the package supports: the API suite (without ZenML) on each one
+# this machine has, and a line for each one it lacks.
+find_python() { # 3.12 -> an interpreter of that version that runs, or nothing
+    local root c
+    root=$(pyenv root 2>/dev/null) || root=""
+    for c in "$(command -v "python$1" 2>/dev/null)" \
+        $( [ -n "$root" ] && ls -d "$root"/versions/"$1".*/bin/"python$1" 2>/dev/null | sort -rV); do
+        if [ -n "$c" ] && "$c" -c 'import sys' >/dev/null 2>&1; then
+            echo "$c"
+            return
+        fi
+    done
+}
+MAIN_VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+for v in 3.10 3.11 3.12 3.13; do
+    [ "$v" = "$MAIN_VERSION" ] && continue
+    PY=$(find_python "$v")
+    if [ -z "$PY" ]; then
+        echo "== Python $v: not installed here, not tested"
+        continue
+    fi
+    echo "== Python $v ($PY): pip install ./python, pytest tests/test_api.py"
+    V="$WORK/venv-$v"
+    if ! { "$PY" -m venv "$V" && "$V/bin/python" -m pip install -q --disable-pip-version-check \
+        --retries 2 'pytest>=7' "$ROOT/python"; } >>"$LOG" 2>&1; then
+        tail -n 20 "$LOG" >&2
+        echo "FAILED install on Python $v"
+        FAILED=$((FAILED + 1)); RC=1
+        continue
+    fi
+    VREPORT="$WORK/report-$v.txt"
+    (cd "$ROOT/python" && PYTHONDONTWRITEBYTECODE=1 PYTEST_ALERTER_CACHE="$WORK/cache" \
+        "$V/bin/python" -m pytest -p no:cacheprovider -rfE -q tests/test_api.py "$@") >"$VREPORT" 2>&1
+    VRC=$?
+    tail -n 3 "$VREPORT"
+    VP=$(grep -oE '[0-9]+ passed' "$VREPORT" | tail -n 1 | cut -d' ' -f1)
+    VF=$(grep -cE '^(FAILED|ERROR) ' "$VREPORT")
+    if [ "$VRC" -ne 0 ] && [ "$VF" -eq 0 ]; then VF=1; fi
+    PASSED=$((PASSED + ${VP:-0})); FAILED=$((FAILED + VF))
+    [ "$VRC" -eq 0 ] || RC=1
+done
+
 echo "== python: $(( $(date +%s) - START )) s"
 echo "$PASSED passed, $FAILED failed"
 [ "$RC" -eq 0 ]
