@@ -12,6 +12,10 @@
 //! - A 429 spends the bucket until `Retry-After`; a global one (`X-RateLimit-Global`,
 //!   `X-RateLimit-Scope: global`) pauses every request of that bot.
 //! - The global limit, 50 requests per second per bot, is paced ahead of time.
+//! - What is known stays bounded: past [`PRUNE_AT`] buckets (or bots), those that hold nothing
+//!   a request would wait for (no request in flight or waiting, no window still running) are
+//!   forgotten, so a guest that sends to ever new paths cannot grow the host's memory. A
+//!   forgotten route's next request just goes alone first again.
 //!
 //! The guest keeps its own per-call limiter and still handles any 429 that gets through, so
 //! this is an optimisation the contract does not depend on; other hosts run the component
@@ -141,7 +145,13 @@ struct State {
     bots: HashMap<u64, Bot>,
     /// The last number given to a waiting request.
     last_waiter: u64,
+    /// The map size that triggers the next [`State::prune`] (0: [`PRUNE_AT`]).
+    prune_at: usize,
 }
+
+/// How many buckets (and bots) are kept before idle ones are forgotten: a bot posting to a few
+/// hundred channels stays under it; about 600 KB at most.
+pub const PRUNE_AT: usize = 4096;
 
 /// Why a request cannot go yet.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +165,9 @@ enum Hold {
 impl State {
     /// Take a slot for `key` now, or say how long to hold.
     fn take(&mut self, key: Key, now: Instant) -> Result<(), Hold> {
+        if self.buckets.len().max(self.bots.len()) >= self.prune_at.max(PRUNE_AT) {
+            self.prune(now);
+        }
         if key.bot != 0 {
             let bot = self.bots.entry(key.bot).or_default();
             if let Some(until) = bot.paused_until.filter(|&t| t > now) {
@@ -253,6 +266,19 @@ impl State {
             b.remaining = 0;
             b.reset_at = Some(now + retry);
         }
+    }
+
+    /// Forget the buckets and bots that would not hold any request now. If most are busy, the
+    /// next prune waits until the maps have doubled, so pruning stays cheap per request.
+    fn prune(&mut self, now: Instant) {
+        self.buckets.retain(|_, b| {
+            b.in_flight > 0 || !b.queue.is_empty() || b.reset_at.is_some_and(|t| t > now)
+        });
+        self.bots.retain(|_, bot| {
+            bot.paused_until.is_some_and(|t| t > now)
+                || bot.sent.back().is_some_and(|&t| now < t + GLOBAL_WINDOW)
+        });
+        self.prune_at = PRUNE_AT.max(2 * self.buckets.len().max(self.bots.len()));
     }
 
     /// A request that got no answer gives its slot back.

@@ -384,3 +384,78 @@ fn a_429_scoped_global_pauses_the_bot_as_the_global_flag_does() {
     assert!(s.take(other_route, t0).is_ok());
     assert_eq!(held_until(s.take(k, t0)), t0 + Duration::from_secs(2));
 }
+
+#[test]
+fn idle_buckets_and_bots_are_forgotten_so_memory_stays_bounded() {
+    let mut s = State::default();
+    let t0 = Instant::now();
+    // A guest sending to ever new paths, from ever new "bots", each answered with a short window.
+    for i in 0..3 * PRUNE_AT {
+        let auth = format!("Bot {i}");
+        let k = key(
+            Some(&auth),
+            "GET",
+            &format!("/api/v10/channels/{i}/messages"),
+        );
+        let now = t0 + Duration::from_millis(2 * i as u64);
+        assert!(s.take(k, now).is_ok());
+        s.learn(k, StatusCode::OK, &limits(5, 4, "0.001"), now);
+    }
+    assert!(s.buckets.len() <= PRUNE_AT, "{} buckets", s.buckets.len());
+    assert!(s.bots.len() <= PRUNE_AT, "{} bots", s.bots.len());
+}
+
+#[test]
+fn pruning_keeps_what_a_request_would_still_wait_for() {
+    let mut s = State::default();
+    let t0 = Instant::now();
+    let spent = key(BOT, "POST", POST);
+    assert!(s.take(spent, t0).is_ok());
+    s.learn(spent, StatusCode::OK, &limits(1, 0, "60"), t0);
+    let probing = key(BOT, "POST", "/api/v10/channels/2/messages");
+    assert!(s.take(probing, t0).is_ok()); // in flight, no answer yet
+    let paused = key(Some("Bot paused"), "GET", "/api/v10/users/@me");
+    assert!(s.take(paused, t0).is_ok());
+    let mut global = limits(1, 0, "1");
+    global.insert("retry-after", "30".parse().unwrap());
+    global.insert("x-ratelimit-global", "true".parse().unwrap());
+    s.learn(paused, StatusCode::TOO_MANY_REQUESTS, &global, t0);
+    // A request in line for a route (its bucket otherwise empty).
+    let queued = key(BOT, "GET", "/api/v10/channels/3/messages");
+    s.buckets
+        .entry(queued.bucket)
+        .or_default()
+        .queue
+        .push_back(7);
+    let later = t0 + Duration::from_secs(5);
+    for i in 0..2 * PRUNE_AT {
+        // 40 bots share the flood, 1500 requests a window, so the global limit (50 per bot
+        // and window) never holds it.
+        let auth = format!("Bot flood{}", i % 40);
+        let k = key(
+            Some(&auth),
+            "GET",
+            &format!("/api/v10/channels/{}/pins", 1000 + i),
+        );
+        let now = later + Duration::from_millis(1100 * (i / 1500) as u64);
+        assert!(s.take(k, now).is_ok(), "request {i}");
+        s.learn(k, StatusCode::OK, &limits(5, 4, "0.001"), now);
+    }
+    let much_later = later + Duration::from_secs(10);
+    assert!(s
+        .take(key(BOT, "GET", "/api/v10/gateway"), much_later)
+        .is_ok());
+    assert!(s.buckets.len() < PRUNE_AT, "idle buckets were pruned");
+    // The spent window, the probe in flight, the line and the global pause all still hold.
+    assert_eq!(s.buckets[&queued.bucket].queue, [7]);
+    assert_eq!(
+        held_until(s.take(spent, much_later)),
+        t0 + Duration::from_secs(60)
+    );
+    assert!(matches!(s.take(probing, much_later), Err(Hold::Answer)));
+    let other = key(Some("Bot paused"), "GET", "/api/v10/gateway");
+    assert_eq!(
+        held_until(s.take(other, much_later)),
+        t0 + Duration::from_secs(30)
+    );
+}
