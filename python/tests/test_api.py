@@ -228,6 +228,8 @@ def test_invalid_input(emulator):
         emulator.alerter().post(AlerterMessage())
     with pytest.raises(ad.InvalidInputError, match="cannot read"):
         emulator.alerter().post("x", attachments=["/nonexistent/file.csv"])
+    with pytest.raises(ad.InvalidInputError, match="NaN or infinite"):
+        emulator.alerter().ask("x", timeout=float("inf"))
     assert emulator.requests() == [], "nothing may be sent for bad input"
 
 
@@ -397,6 +399,14 @@ def test_a_killed_python_leaves_no_open_gate(emulator, tmp_path):
     while "cancelled" not in json.dumps(emulator.messages()).lower():
         assert time.monotonic() < deadline, "the question was never marked as cancelled"
         time.sleep(0.1)
+
+
+def test_a_binary_that_exits_at_once_is_an_alert_error(emulator, tmp_path):
+    fake = tmp_path / "alerter"
+    fake.write_text("#!/bin/sh\necho 'error: unrecognized subcommand call' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    with pytest.raises(ad.AlertError, match="unrecognized subcommand"):
+        emulator.alerter(binary=fake).post("x")
 
 
 def test_the_wire_error_maps_every_kind_to_its_class():

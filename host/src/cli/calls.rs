@@ -126,29 +126,6 @@ impl Stop {
         })
     }
 
-    /// From now on, SIGINT or SIGTERM ends the process at once with its exit code (while a
-    /// question is being marked after a stop that was not a signal).
-    #[cfg(unix)]
-    pub(super) fn exit_on_next_signal() {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        tokio::spawn(async move {
-            let again = tokio::select! {
-                _ = int.recv() => Stop::Interrupted,
-                _ = term.recv() => Stop::Terminated,
-            };
-            std::process::exit(i32::from(again.exit_code()));
-        });
-    }
-
-    #[cfg(not(unix))]
-    pub(super) fn exit_on_next_signal() {}
-
     /// Elsewhere only Ctrl-C is caught.
     #[cfg(not(unix))]
     pub(super) fn first() -> Result<impl std::future::Future<Output = Stop>, Failure> {

@@ -317,17 +317,26 @@ async fn run(
                 error: json!({"kind": "host", "message": f.message}),
             })?;
             let cancel = async {
-                if a.stop_on_eof {
-                    tokio::select! {
-                        s = stop => s.reason().to_string(),
-                        () = stdin_closed() => {
-                            // A signal while the question is marked still ends the process.
-                            Stop::exit_on_next_signal();
-                            CALLER_GONE.to_string()
-                        }
+                if !a.stop_on_eof {
+                    return stop.await.reason().to_string();
+                }
+                // A signal that comes with the EOF wins (Ctrl-C in a shell pipeline reaches
+                // the caller and this process together), and one after it still ends the
+                // process while the question is marked.
+                let mut stop = Box::pin(stop);
+                let first = tokio::select! {
+                    biased;
+                    s = &mut stop => Some(s),
+                    () = stdin_closed() => None,
+                };
+                match first {
+                    Some(s) => s.reason().to_string(),
+                    None => {
+                        tokio::spawn(async move {
+                            std::process::exit(i32::from(stop.await.exit_code()));
+                        });
+                        CALLER_GONE.to_string()
                     }
-                } else {
-                    stop.await.reason().to_string()
                 }
             };
             let r = inv.log(rt.ask_until(cfg, &question, &params, timeout, cancel).await);

@@ -459,3 +459,22 @@ fn pruning_keeps_what_a_request_would_still_wait_for() {
         t0 + Duration::from_secs(30)
     );
 }
+
+#[test]
+fn a_map_of_busy_buckets_is_not_pruned_on_every_request() {
+    let mut s = State::default();
+    let t0 = Instant::now();
+    // PRUNE_AT webhook requests (no bot) in flight on as many routes: nothing can be forgotten.
+    for i in 0..PRUNE_AT {
+        let k = key(None, "POST", &format!("/api/v10/webhooks/{i}/tok"));
+        assert!(s.take(k, t0).is_ok());
+    }
+    let k = key(None, "POST", "/api/v10/webhooks/last/tok");
+    assert!(s.take(k, t0).is_ok());
+    assert_eq!(s.buckets.len(), PRUNE_AT + 1, "busy buckets are kept");
+    assert_eq!(
+        s.prune_at,
+        2 * PRUNE_AT,
+        "the next prune waits for the map to double"
+    );
+}

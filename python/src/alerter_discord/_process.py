@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .errors import AlertError, InvalidConfigError, from_wire
+from .errors import AlertError, InvalidConfigError, InvalidInputError, from_wire
 
 log = logging.getLogger("alerter_discord")
 
@@ -64,7 +64,13 @@ def call(
     exe = str(binary or find_binary())
     is_ask = request.get("verb") == "ask"
     argv: List[str] = [exe, *global_args, "call"] + (["--stop-on-eof"] if is_ask else [])
-    line = json.dumps(request, separators=(",", ":"), allow_nan=False) + "\n"
+    try:
+        line = json.dumps(request, separators=(",", ":"), allow_nan=False) + "\n"
+    except ValueError:
+        raise InvalidInputError(
+            "a number in the call is NaN or infinite (a timeout of math.inf, say): "
+            "give a finite one"
+        ) from None
     try:
         child = subprocess.Popen(
             argv,
@@ -86,21 +92,20 @@ def call(
         try:
             child.stdin.write(line.encode())
             child.stdin.flush()
+            if not is_ask:
+                child.stdin.close()
         except BrokenPipeError:
-            pass  # it exited early (a bad flag, say): its stdout says why
-        if not is_ask:
-            child.stdin.close()
+            pass  # it exited early (a bad flag, say): its output says why
         out = child.stdout.read()
         child.wait()
     except BaseException:  # KeyboardInterrupt, or anything else: leave no child behind
         _stop(child, is_ask)
         raise
     finally:
-        if not child.stdin.closed:
-            try:
-                child.stdin.close()
-            except OSError:
-                pass
+        try:
+            child.stdin.close()
+        except OSError:  # its buffer could not be flushed to a child that is gone
+            pass
         if pump.is_alive():
             pump.join(timeout=5)
     return _outcome(out, child.returncode, stderr_lines)
@@ -131,6 +136,10 @@ def _stop(child: "subprocess.Popen[bytes]", is_ask: bool) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
+    except KeyboardInterrupt:  # a second Ctrl-C: do not wait for the marking
+        child.kill()
+        child.wait()
+        raise
 
 
 def _outcome(out: bytes, code: int, stderr_lines: List[str]) -> Any:
