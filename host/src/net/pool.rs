@@ -35,6 +35,12 @@ const MAX_IDLE_PER_ORIGIN: usize = 8;
 /// fails.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 
+/// How long a request waits for a kept-alive HTTP/1.1 connection to be free again when none
+/// is: the one whose response was just read becomes free only once its I/O task has seen the
+/// end of the body, a moment later (longer on a loaded machine). Past this, a new connection
+/// is opened, as for a connection that is really busy.
+const FREE_AGAIN_WITHIN: Duration = Duration::from_millis(50);
+
 /// Used where the guest gave no timeout (the egress hook always gives one).
 const NO_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -141,7 +147,11 @@ impl Pool {
         let between_bytes = options.between_bytes_timeout.unwrap_or(NO_TIMEOUT);
         let mut reuse = true;
         loop {
-            let pooled = if reuse { self.checkout(origin) } else { None };
+            let pooled = if reuse {
+                self.checkout(origin).await
+            } else {
+                None
+            };
             let from_pool = pooled.is_some();
             let mut sender = match pooled {
                 Some(s) => s,
@@ -167,21 +177,46 @@ impl Pool {
     }
 
     /// A free connection to `origin`: any live HTTP/2 one (shared), else the most recently
-    /// used free HTTP/1.1 one. Closed and stale connections are dropped on the way.
-    fn checkout(&self, origin: &str) -> Option<Sender> {
-        let mut idle = self.idle.lock().ok()?;
-        let list = idle.get_mut(origin)?;
-        let now = Instant::now();
-        list.retain(|c| !c.sender.is_closed() && now.duration_since(c.since) < IDLE_TIMEOUT);
-        if let Some(Sender::H2(s)) = list
-            .iter()
-            .map(|c| &c.sender)
-            .find(|s| matches!(s, Sender::H2(_)) && s.is_ready())
-        {
-            return Some(Sender::H2(s.clone()));
+    /// used free HTTP/1.1 one, else the most recently used HTTP/1.1 one if it is free again
+    /// within [`FREE_AGAIN_WITHIN`]. Closed and stale connections are dropped on the way.
+    async fn checkout(&self, origin: &str) -> Option<Sender> {
+        let busy = {
+            let mut idle = self.idle.lock().ok()?;
+            let list = idle.get_mut(origin)?;
+            let now = Instant::now();
+            list.retain(|c| !c.sender.is_closed() && now.duration_since(c.since) < IDLE_TIMEOUT);
+            if let Some(Sender::H2(s)) = list
+                .iter()
+                .map(|c| &c.sender)
+                .find(|s| matches!(s, Sender::H2(_)) && s.is_ready())
+            {
+                return Some(Sender::H2(s.clone()));
+            }
+            if let Some(i) = list.iter().rposition(|c| c.sender.is_ready()) {
+                return Some(list.remove(i).sender);
+            }
+            let i = list
+                .iter()
+                .rposition(|c| matches!(c.sender, Sender::H1(_)))?;
+            list.remove(i)
+        };
+        let Sender::H1(mut sender) = busy.sender else {
+            return None; // only HTTP/1.1 connections are taken out to wait for
+        };
+        match tokio::time::timeout(FREE_AGAIN_WITHIN, sender.ready()).await {
+            Ok(Ok(())) => Some(Sender::H1(sender)),
+            Ok(Err(_)) => None, // it closed
+            Err(_) => {
+                // Really busy: back in the list for a later request.
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.entry(origin.to_string()).or_default().push(Idle {
+                        sender: Sender::H1(sender),
+                        since: busy.since,
+                    });
+                }
+                None
+            }
         }
-        let i = list.iter().rposition(|c| c.sender.is_ready())?;
-        Some(list.remove(i).sender)
     }
 
     /// Keep a connection for the next request. An HTTP/1.1 one becomes free again once the
