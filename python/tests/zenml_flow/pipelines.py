@@ -71,12 +71,12 @@ def _pong(n: int) -> None:
 
 @step(enable_cache=False, on_failure=alerter_failure_hook)
 def fails_with_zenml_hook() -> None:
-    _ping(3)
+    _ping(4)  # even: _ping(0) raises
 
 
 @step(enable_cache=False, on_failure=structured_failure_hook)
 def fails_with_structured_hook(learning_rate: float = 0.01) -> None:
-    _ping(60)
+    _ping(60)  # even: _ping(0) raises
 
 
 @pipeline(enable_cache=False)
