@@ -3,12 +3,11 @@
 //! library call, and prints the result (`output.rs`).
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use alerter_host::types::{AlertError, Params};
 
 use super::args::{AskArgs, CheckArgs, Global, HookArgs, PostArgs, WitArgs};
-use super::{kind_of, load_component, message, output, Failure, Invocation, Outcome};
+use super::{load_component, message, output, Failure, Invocation, Outcome};
 
 /// `alerter post`.
 pub async fn post(g: &Global, a: &PostArgs) -> Result<Outcome, Failure> {
@@ -36,11 +35,7 @@ pub async fn ask(g: &Global, a: &AskArgs) -> Result<Outcome, Failure> {
     let question = message::message(&a.message)?;
     let params = message::ask_params(a)?;
     let inv = Invocation::prepare(g)?;
-    let timeout = params
-        .ask
-        .as_ref()
-        .and_then(|s| s.timeout_ms)
-        .map_or(inv.resolved.ask_timeout, Duration::from_millis);
+    let timeout = inv.ask_timeout(&params);
     let spinner = std::io::stderr()
         .is_terminal()
         .then(|| output::spawn_spinner(timeout));
@@ -159,10 +154,7 @@ pub async fn check(g: &Global, c: &CheckArgs) -> Result<Outcome, Failure> {
     };
     let report = inv.finish(inv.runtime.check(&inv.resolved.call, &params).await)?;
     output::check_report(&report, c.json);
-    Ok(match &report.channel {
-        Some(Err(e)) => Outcome::Problem(kind_of(e)),
-        _ => Outcome::Done,
-    })
+    Ok(Outcome::of_check(&report))
 }
 
 /// `alerter wit`: the contract, or with `--imports` what the component imports.

@@ -22,11 +22,13 @@ mod output;
 mod plot;
 mod rpc;
 
+use std::time::Duration;
+
 use clap::Parser;
 
 use alerter_host::config::{self, Resolved, Selection};
-use alerter_host::types::{AlertError, Decision};
-use alerter_host::{CallError, ConfigError, Runtime, SecretError, SecretStore};
+use alerter_host::types::{AlertError, Decision, Params};
+use alerter_host::{CallError, CheckReport, ConfigError, Runtime, SecretError, SecretStore};
 
 use args::{Cli, Command, Global};
 
@@ -56,6 +58,16 @@ enum Outcome {
     Decided(Decision),
     /// It printed a report that names a problem of this kind (`check`).
     Problem(Kind),
+}
+
+impl Outcome {
+    /// A `check` whose token works: done, unless the channel has a problem.
+    fn of_check(report: &CheckReport) -> Outcome {
+        match &report.channel {
+            Some(Err(e)) => Outcome::Problem(kind_of(e)),
+            _ => Outcome::Done,
+        }
+    }
 }
 
 /// The kinds of failure, as the exit codes tell them apart.
@@ -90,24 +102,11 @@ impl From<ConfigError> for Failure {
     }
 }
 
-impl Failure {
-    /// Which kind of failure a call's error is.
-    fn from_kind_of(e: &CallError) -> Kind {
-        match e {
-            CallError::Alert(a) => kind_of(a),
-            CallError::Sandbox(_) | CallError::Deadline(_) => Kind::Delivery,
-            CallError::Cancelled { reason, .. } => {
-                calls::Stop::from_reason(reason).map_or(Kind::Delivery, Kind::Stopped)
-            }
-        }
-    }
-}
-
 impl From<CallError> for Failure {
     /// Not redacted: [`Invocation::finish`] redacts what a configured call returns.
     fn from(e: CallError) -> Self {
         Failure {
-            kind: Failure::from_kind_of(&e),
+            kind: Kind::of_call(&e),
             message: e.to_string(),
         }
     }
@@ -128,6 +127,17 @@ fn kind_of(e: &AlertError) -> Kind {
 }
 
 impl Kind {
+    /// Which kind of failure a call's error is.
+    fn of_call(e: &CallError) -> Kind {
+        match e {
+            CallError::Alert(a) => kind_of(a),
+            CallError::Sandbox(_) | CallError::Deadline(_) => Kind::Delivery,
+            CallError::Cancelled { reason, .. } => {
+                calls::Stop::from_reason(reason).map_or(Kind::Delivery, Kind::Stopped)
+            }
+        }
+    }
+
     fn exit_code(self) -> u8 {
         match self {
             Kind::Usage => exit::USAGE,
@@ -260,9 +270,16 @@ impl Invocation {
             }
         })
     }
-}
 
-impl Invocation {
+    /// How long an ask with these params waits: its own timeout, else the configured one.
+    fn ask_timeout(&self, params: &Params) -> Duration {
+        params
+            .ask
+            .as_ref()
+            .and_then(|s| s.timeout_ms)
+            .map_or(self.resolved.ask_timeout, Duration::from_millis)
+    }
+
     /// Show what the guest printed (all of it with `-v`, else its warnings and egress
     /// denials), secrets redacted; the result passes through.
     fn log<T>(&self, result: Result<T, CallError>) -> Result<T, CallError> {

@@ -9,7 +9,6 @@
 
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -223,7 +222,7 @@ impl CallFailure {
     /// What a call to the component returned, with every field of the error.
     fn from_call(e: &CallError) -> CallFailure {
         let message = e.to_string();
-        let exit = Failure::from_kind_of(e);
+        let exit = Kind::of_call(e);
         let error = match e {
             CallError::Alert(a) => alert_error(a, &message),
             CallError::Sandbox(_) => json!({"kind": "sandbox", "message": message}),
@@ -307,11 +306,7 @@ async fn run(
             (r.map(|r| output::receipt_json(&r)), Outcome::Done)
         }
         Input::Ask(question) => {
-            let timeout = params
-                .ask
-                .as_ref()
-                .and_then(|s| s.timeout_ms)
-                .map_or(inv.resolved.ask_timeout, Duration::from_millis);
+            let timeout = inv.ask_timeout(&params);
             let stop = Stop::first().map_err(|f| CallFailure {
                 exit: f.kind,
                 error: json!({"kind": "host", "message": f.message}),
@@ -359,13 +354,7 @@ async fn run(
         Input::Check => {
             let r = inv.log(rt.check(cfg, &params).await);
             match r {
-                Ok(report) => {
-                    let outcome = match &report.channel {
-                        Some(Err(e)) => Outcome::Problem(super::kind_of(e)),
-                        _ => Outcome::Done,
-                    };
-                    (Ok(output::check_json(&report)), outcome)
-                }
+                Ok(report) => (Ok(output::check_json(&report)), Outcome::of_check(&report)),
                 Err(e) => (Err(e), Outcome::Done),
             }
         }

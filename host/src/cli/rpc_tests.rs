@@ -1,5 +1,7 @@
 //! Unit tests of `alerter call`'s request parsing and error reporting (`rpc.rs`).
 
+use std::time::Duration;
+
 use super::*;
 
 fn request(text: &str) -> Request {
