@@ -134,14 +134,12 @@ def _shared_cache() -> Path:
     return p
 
 
-@pytest.fixture
-def emulator(home: Path) -> Iterator[Emulator]:
-    proc = subprocess.Popen(
-        [str(find_binary()), "emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_emulator(token: Optional[str] = None) -> Emulator:
+    """`alerter emulator` on a free port (accepting `token`, else its fixed test token)."""
+    argv = [str(find_binary()), "emulator", "--port", "0"]
+    if token is not None:
+        argv += ["--token", token]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     prefix = "Discord emulator listening on "
@@ -149,6 +147,15 @@ def emulator(home: Path) -> Iterator[Emulator]:
     # Keep reading its output so it never blocks on a full pipe.
     threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()  # type: ignore[union-attr]
     emu = Emulator(proc, first[len(prefix):].strip())
+    if token is not None:
+        emu.token = token
+    return emu
+
+
+@pytest.fixture
+def emulator(home: Path) -> Iterator[Emulator]:
+    emu = start_emulator()
+    proc = emu.proc
     try:
         yield emu
         unexpected = [v for v in emu.violations() if not emu.expected_violations(v)]

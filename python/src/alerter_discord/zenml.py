@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import traceback as _traceback
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, Union, cast
 
 from pydantic import Field
 from zenml import get_step_context, step
@@ -284,6 +284,20 @@ def _with_context(params: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     return p
 
 
+def _through_the_stack(verb: str, message: Any, params: Optional[Dict[str, Any]]) -> bool:
+    """What the generic steps do: ``post`` or ``ask`` through the active stack's alerter, with
+    the step's context for this flavor, a plain string for another."""
+    alerter = _active_alerter()
+    if alerter is None:
+        raise RuntimeError(f"alerter_{verb}_step: the active stack has no alerter")
+    msg = AlerterMessage(**message) if isinstance(message, dict) else message
+    if isinstance(alerter, DiscordWasmAlerter):
+        ours = alerter.post if verb == "post" else alerter.ask
+        return ours(msg, _with_context(params))
+    theirs = alerter.post if verb == "post" else alerter.ask
+    return theirs(msg if isinstance(msg, str) else _as_text(msg))
+
+
 @step(enable_cache=False)
 def alerter_post_step(
     message: Union[str, AlerterMessage, Dict[str, Any]],
@@ -293,13 +307,7 @@ def alerter_post_step(
     from the step's context unless ``include_format_blocks`` is False. ``message`` is a str, an
     AlerterMessage, or its fields as a dict (``{"title": ..., "body": ..., "metadata": {...}}``);
     ``params`` are :class:`DiscordWasmAlerterParameters` fields as a dict."""
-    alerter = _active_alerter()
-    if alerter is None:
-        raise RuntimeError("alerter_post_step: the active stack has no alerter")
-    msg = AlerterMessage(**message) if isinstance(message, dict) else message
-    if isinstance(alerter, DiscordWasmAlerter):
-        return alerter.post(msg, _with_context(params))
-    return alerter.post(msg if isinstance(msg, str) else _as_text(msg))
+    return _through_the_stack("post", message, params)
 
 
 @step(enable_cache=False)
@@ -308,13 +316,7 @@ def alerter_ask_step(
     params: Optional[Dict[str, Any]] = None,
 ) -> bool:
     """Ask through the active stack's alerter and wait; True only for an explicit approval."""
-    alerter = _active_alerter()
-    if alerter is None:
-        raise RuntimeError("alerter_ask_step: the active stack has no alerter")
-    msg = AlerterMessage(**message) if isinstance(message, dict) else message
-    if isinstance(alerter, DiscordWasmAlerter):
-        return alerter.ask(msg, _with_context(params))
-    return alerter.ask(msg if isinstance(msg, str) else _as_text(msg))
+    return _through_the_stack("ask", message, params)
 
 
 def _as_text(m: AlerterMessage) -> str:
@@ -344,39 +346,37 @@ def _run_context() -> Tuple[Dict[str, Any], Optional[BaseAlerter]]:
     return fields, _active_alerter()
 
 
-def structured_success_hook() -> None:
-    """A success hook for ``on_success=``: "Pipeline Success Notification" with the pipeline,
-    run, step, stack and parameters as fields."""
+def _structured_hook(
+    hook: str, what: str, deliver: Callable[[Alerter, Dict[str, Any]], Receipt], outcome: str
+) -> None:
+    """What the structured hooks do: ``deliver`` through this flavor (a failure is logged and
+    kept, never raised into ZenML's hook runner), else one line through another alerter."""
     fields, alerter = _run_context()
     if isinstance(alerter, DiscordWasmAlerter):
         try:
-            alerter.last_receipt = alerter.alerter.on_success(**fields)
+            alerter.last_receipt = deliver(alerter.alerter, fields)
         except AlertError as e:
             alerter.last_error = e
-            log.error("discord_wasm: the success notification was not delivered: %s", e)
+            log.error("discord_wasm: the %s was not delivered: %s", what, e)
     elif alerter is not None:
         alerter.post(f"Step {fields['step_name']} of {fields['pipeline_name']} "
-                     f"({fields['run_name']}) succeeded")
+                     f"({fields['run_name']}) {outcome}")
     else:
-        log.warning("structured_success_hook: the active stack has no alerter")
+        log.warning("%s: the active stack has no alerter", hook)
+
+
+def structured_success_hook() -> None:
+    """A success hook for ``on_success=``: "Pipeline Success Notification" with the pipeline,
+    run, step, stack and parameters as fields."""
+    _structured_hook("structured_success_hook", "success notification",
+                     lambda a, fields: a.on_success(**fields), "succeeded")
 
 
 def structured_failure_hook(exception: BaseException) -> None:
     """A failure hook for ``on_failure=``: "Pipeline Failure Alert" with the run's context,
     the exception's type and message, and the whole traceback (not a boxed excerpt), delivered
     whole through the component's ``hooks`` interface."""
-    fields, alerter = _run_context()
     tb = "".join(_traceback.format_exception(type(exception), exception, exception.__traceback__))
-    if isinstance(alerter, DiscordWasmAlerter):
-        try:
-            alerter.last_receipt = alerter.alerter.on_failure(
-                exception=exception, traceback=tb, **fields
-            )
-        except AlertError as e:
-            alerter.last_error = e
-            log.error("discord_wasm: the failure alert was not delivered: %s", e)
-    elif alerter is not None:
-        alerter.post(f"Step {fields['step_name']} of {fields['pipeline_name']} "
-                     f"({fields['run_name']}) failed:\n{tb}")
-    else:
-        log.warning("structured_failure_hook: the active stack has no alerter")
+    _structured_hook("structured_failure_hook", "failure alert",
+                     lambda a, fields: a.on_failure(exception=exception, traceback=tb, **fields),
+                     f"failed:\n{tb}")

@@ -30,9 +30,8 @@ else:
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from conftest import Emulator  # noqa: E402
+from conftest import start_emulator  # noqa: E402
 
-from alerter_discord import find_binary  # noqa: E402
 
 
 @pytest.fixture
@@ -40,12 +39,7 @@ def world(tmp_path: Path):
     """An emulator with a random token, a scratch ZenML project, and the environment for it."""
     token = "MTE" + secrets.token_urlsafe(21) + "." + secrets.token_urlsafe(5) + "." + \
         secrets.token_urlsafe(27)
-    proc = subprocess.Popen([str(find_binary()), "emulator", "--port", "0", "--token", token],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = proc.stdout.readline()
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
-    emu = Emulator(proc, first.split("listening on ", 1)[1].strip())
-    emu.token = token
+    emu = start_emulator(token)
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(HERE / "pipelines.py", project / "pipelines.py")
@@ -62,8 +56,8 @@ def world(tmp_path: Path):
     try:
         yield emu, project, env
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        emu.proc.terminate()
+        emu.proc.wait(timeout=10)
 
 
 def sh(args: List[str], cwd: Path, env: Dict[str, str], outputs: List[str], ok=(0,),
