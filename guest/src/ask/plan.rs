@@ -52,16 +52,12 @@ impl Plan {
                 "remind-every-ms must be at least {MIN_REMIND_MS} (1 s), got {every}"
             )));
         }
-        let mut escalate_roles: Vec<String> = Vec::new();
-        for id in &ask.escalate_roles {
-            let id = id.trim();
-            if !snowflake::is_valid(id) {
-                return Err(snowflake::not_an_id("escalation role", id));
-            }
-            if !escalate_roles.iter().any(|r| r == id) {
-                escalate_roles.push(id.to_string());
-            }
-        }
+        // Each role once (compared as numbers), written as Discord writes it.
+        let escalate_roles: Vec<String> = snowflake::distinct(&ask.escalate_roles)
+            .map_err(|id| snowflake::not_an_id("escalation role", id.trim()))?
+            .iter()
+            .map(u64::to_string)
+            .collect();
         match (ask.escalate_after_ms, escalate_roles.len()) {
             (Some(_), 0) => {
                 return Err(AlertError::InvalidInput(
