@@ -30,7 +30,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::Plan;
 use super::poll::{Approval, Watch};
 use super::remind::Sent;
 use crate::approval::{APPROVE_EMOJI, MAX_APPROVALS};
@@ -101,28 +100,6 @@ struct Carried {
 
 fn is_default<N: Default + PartialEq>(n: &N) -> bool {
     *n == N::default()
-}
-
-/// FNV-1a over `parts`, each followed by a 0 byte: a stable 64-bit hash.
-pub fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &b in part.iter().chain(&[0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-/// The fingerprint of the params a hint was written with: all that changes how a question is
-/// waited for (not the key, which only `open` reads).
-pub(super) fn fingerprint(plan: &Plan) -> u64 {
-    let waiting = format!(
-        "{}/{}/{:?}/{:?}",
-        plan.timeout_ms, plan.poll_ms, plan.rules, plan.pings
-    );
-    fnv1a(&[waiting.as_bytes()])
 }
 
 impl Watch {
@@ -334,7 +311,7 @@ fn unbase64url(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ask::plan::Target;
+    use crate::ask::plan::{fnv1a, Plan, Target};
     use crate::bindings::{AskSettings, Params, QuestionRef};
     use crate::discord::fake::FakeTransport;
 

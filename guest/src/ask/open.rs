@@ -21,8 +21,7 @@
 //! The channel is part of the hash because Discord checks nonces per author, across channels.
 
 use super::close;
-use super::hint::fnv1a;
-use super::plan::{bot_id, guild_of, Plan, Target};
+use super::plan::{bot_id, fnv1a, guild_of, Plan, Target};
 use super::poll::{look, Found, Watch};
 use super::record::{self, outcome_embed, Outcome};
 use super::wire::ChannelMessage;
