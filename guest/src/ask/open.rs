@@ -19,6 +19,18 @@
 //! question) post one question: Discord's `enforce_nonce` returns the first message to the
 //! second caller within its nonce window (a few minutes), and both return the same question.
 //! The channel is part of the hash because Discord checks nonces per author, across channels.
+//!
+//! **A question posted only in part** (a long question is several messages, and a later one
+//! failed: the error is `incomplete`) must not be answered as if it were whole, nor reused by a
+//! keyed retry. The choice here is to mark it, not to finish it later: its first part (the one
+//! with the instructions and the key marker) gets the cancellation record `close` writes
+//! (`PATCH /channels/{c}/messages/{m}`: "🛑 Cancelled … the question could not be posted whole:
+//! K of its N parts were"), in a delivery of its own since the failure may have used up the
+//! open's. A `wait` on it is then refused as cancelled, and a keyed retry finds it cancelled and
+//! posts a new question with new nonces (a marked question is never finished, so its missing
+//! parts are not posted into it). It has no reactions of the bot's to remove: ✅ / ❌ are added
+//! only once every part was created. If marking fails too, a notice says so and the question
+//! stays as it was, answerable though nobody waits on it.
 
 use super::close;
 use super::plan::{bot_id, fnv1a, guild_of, Plan, Target};
@@ -27,7 +39,7 @@ use super::record::{self, outcome_embed, Outcome};
 use super::wire::ChannelMessage;
 use super::PAGE;
 use crate::bindings::{
-    AlertError, Answer, CloseReason, Decision, Message, Opened, Params, QuestionRef,
+    AlertError, Answer, CloseReason, Decision, IncompletePost, Message, Opened, Params, QuestionRef,
 };
 use crate::discord::{encode_emoji, short, Method, Transport};
 use crate::render::{CreateMessage, Document};
@@ -60,7 +72,45 @@ pub(super) fn open<T: Transport>(
     svc.client.begin_delivery();
     let opened = find_or_post(svc, &plan, &channel, parts);
     svc.client.end_delivery();
+    if let Err(AlertError::Incomplete(half)) = &opened {
+        withdraw(svc, half);
+    }
     opened
+}
+
+/// Mark the first part of a question posted only in part as cancelled, in a delivery of its
+/// own (the failure may have used up the open's), so nobody answers a question nobody waits
+/// on and a keyed retry asks afresh. A failure to mark it is a notice.
+fn withdraw<T: Transport>(svc: &mut Service<T>, half: &IncompletePost) {
+    let Some(first) = half.message_ids.first() else {
+        return;
+    };
+    let q = QuestionRef {
+        channel_id: half.channel_id.clone(),
+        message_id: first.clone(),
+    };
+    let reason = CloseReason::Cancelled(format!(
+        "the question could not be posted whole: {} of its {} parts were",
+        half.message_ids.len(),
+        half.parts
+    ));
+    let now = snowflake::rfc3339(svc.client.unix_ms());
+    svc.client.begin_delivery();
+    let marked = Target::new(&q).and_then(|target| {
+        outcome_embed(&reason, &now).and_then(|outcome| close::edit(svc, &target, outcome))
+    });
+    svc.client.end_delivery();
+    match marked {
+        Ok(()) => svc.client.notice(
+            "the question could not be posted whole; its first part is marked as cancelled, \
+             so ask again",
+        ),
+        Err(e) => svc.client.notice(&format!(
+            "the question could not be posted whole, and marking its first part as cancelled \
+             failed too ({}): people can still answer it, but nobody waits on it",
+            short(&e)
+        )),
+    }
 }
 
 /// What to do with the question a key found.

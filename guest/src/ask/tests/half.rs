@@ -1,0 +1,151 @@
+//! An `open` that fails part-way over the simulated channel: the first part, the only one
+//! with the instructions and the key marker, is marked as cancelled (no half question can be
+//! answered as if it were whole), and a keyed retry posts a whole new question.
+
+use super::sim::*;
+use crate::ask::record::{read_outcome, Outcome};
+use crate::ask::{open, wait};
+use crate::bindings::{AlertError, Message, Params};
+use crate::discord::fake::response;
+use crate::discord::Method;
+use crate::render::Embed;
+
+const KEY: &str = "deploy-43/prod";
+
+/// A question of several messages (split, not sent as a file).
+fn long_question() -> Message {
+    Message::Text(format!("Deploy?\n{}", "line of log\n".repeat(300)))
+}
+
+/// A service whose long questions are split into parts.
+fn splitting(sim: Sim) -> crate::service::Service<Sim> {
+    let mut svc = service(sim, 30_000);
+    svc.settings.long_body_max_parts = 0;
+    svc
+}
+
+/// Every create that continues a question (a reply) fails, as an outage would, until lifted.
+fn continuations_fail(svc: &mut crate::service::Service<Sim>) {
+    of(svc).fault = Some(Box::new(|r, _| {
+        let reply = r
+            .body
+            .as_ref()
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("message_reference"));
+        (r.method == Method::Post && reply)
+            .then(|| response(500, r#"{"message":"Internal Server Error","code":0}"#, &[]))
+    }));
+}
+
+/// The first part's id and the number of parts, after an open that must fail with
+/// `incomplete`.
+fn failed_open(svc: &mut crate::service::Service<Sim>, p: &Params) -> (u64, usize) {
+    continuations_fail(svc);
+    let half = match open(svc, &long_question(), p) {
+        Err(AlertError::Incomplete(half)) => half,
+        other => panic!("{other:?}"),
+    };
+    of(svc).fault = None;
+    assert_eq!(half.message_ids.len(), 1, "only the first part");
+    assert!(half.parts >= 2, "{half:?}");
+    (half.message_ids[0].parse().unwrap(), half.parts as usize)
+}
+
+fn embeds(sim: &Sim, id: u64) -> Vec<Embed> {
+    serde_json::from_value(serde_json::Value::Array(sim.messages[&id].embeds.clone())).unwrap()
+}
+
+#[test]
+fn a_question_posted_only_in_part_is_marked_cancelled_and_cannot_be_answered() {
+    let p = params(|_| {});
+    let mut svc = splitting(Sim::new());
+    let (first, _) = failed_open(&mut svc, &p);
+    let sim = of(&mut svc);
+    let why = match read_outcome(&embeds(sim, first), CHANNEL, &first.to_string()) {
+        Some(Outcome::Cancelled(why)) => why,
+        other => panic!("not marked: {other:?}"),
+    };
+    assert_eq!(
+        why,
+        "the question could not be posted whole: 1 of its 2 parts were"
+    );
+    assert!(
+        sim.messages[&first].reactions.is_empty(),
+        "no ✅ / ❌ of the bot's"
+    );
+    assert!(sim
+        .requests()
+        .contains(&format!("PATCH /channels/{CHANNEL}/messages/{first}")));
+    assert!(
+        sim.notices
+            .iter()
+            .any(|n| n.contains("its first part is marked as cancelled")),
+        "{:?}",
+        sim.notices
+    );
+    // An answer to it is not read: the question is closed.
+    of(&mut svc).say(ALICE, "LGTM", Some(first));
+    match wait(&mut svc, &qref(&first.to_string()), &p, 0, None) {
+        Err(AlertError::InvalidInput(m)) => {
+            assert!(m.starts_with("the question was cancelled"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_keyed_retry_after_an_open_that_failed_part_way_posts_a_whole_new_question() {
+    let p = params(|s| s.key = Some(KEY.into()));
+    let mut svc = splitting(Sim::new());
+    let (first, parts) = failed_open(&mut svc, &p);
+    let mut svc = splitting(restart(svc, 30_000).client.into_transport());
+    let again = open(&mut svc, &long_question(), &p).unwrap();
+    let id: u64 = again.question.message_id.parse().unwrap();
+    assert!(again.posted, "not the half question: {again:?}");
+    assert_ne!(id, first);
+    let sim = of(&mut svc);
+    assert_eq!(sim.replies(id).len(), parts - 1, "all its other parts");
+    assert_eq!(sim.replies(first).len(), 0, "the half one is not finished");
+    let reactions: Vec<&str> = sim.messages[&id]
+        .reactions
+        .iter()
+        .map(|(e, _)| e.as_str())
+        .collect();
+    assert_eq!(reactions, ["✅", "❌"]);
+    // And a third open with the key finds the whole one.
+    let third = open(&mut svc, &long_question(), &p).unwrap();
+    assert!(!third.posted);
+    assert_eq!(third.question, again.question);
+}
+
+#[test]
+fn a_mark_that_fails_too_is_a_notice_and_the_error_stays_incomplete() {
+    let p = params(|_| {});
+    let mut svc = splitting(Sim::new());
+    of(&mut svc).fault = Some(Box::new(|r, _| {
+        let reply = r
+            .body
+            .as_ref()
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("message_reference"));
+        ((r.method == Method::Post && reply) || r.method == Method::Patch).then(|| {
+            response(
+                403,
+                r#"{"message":"Missing Permissions","code":50013}"#,
+                &[],
+            )
+        })
+    }));
+    let half = match open(&mut svc, &long_question(), &p) {
+        Err(AlertError::Incomplete(half)) => half,
+        other => panic!("{other:?}"),
+    };
+    let first: u64 = half.message_ids[0].parse().unwrap();
+    let sim = of(&mut svc);
+    assert!(sim.messages[&first].embeds.is_empty(), "not marked");
+    assert!(
+        sim.notices.iter().any(|n| n.contains(
+            "marking its first part as cancelled failed too (HTTP 403: Missing Permissions)"
+        )),
+        "{:?}",
+        sim.notices
+    );
+}
