@@ -1,6 +1,7 @@
 //! An `open` that fails part-way over the simulated channel: the first part, the only one
 //! with the instructions and the key marker, is marked as cancelled (no half question can be
-//! answered as if it were whole), and a keyed retry posts a whole new question.
+//! answered as if it were whole), and a keyed retry posts a whole new question; when marking
+//! failed too, the keyed retry marks it (once no `open` can still be posting it).
 
 use super::sim::*;
 use crate::ask::record::{read_outcome, Outcome};
@@ -148,4 +149,79 @@ fn a_mark_that_fails_too_is_a_notice_and_the_error_stays_incomplete() {
         "{:?}",
         sim.notices
     );
+}
+
+/// An `open` with `p` whose further parts fail and whose mark fails too: the first part's id
+/// and the number of parts.
+fn failed_open_left_unmarked(svc: &mut crate::service::Service<Sim>, p: &Params) -> (u64, u32) {
+    of(svc).fault = Some(Box::new(|r, _| {
+        let reply = r
+            .body
+            .as_ref()
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("message_reference"));
+        ((r.method == Method::Post && reply) || r.method == Method::Patch)
+            .then(|| response(500, r#"{"message":"Internal Server Error","code":0}"#, &[]))
+    }));
+    let half = match open(svc, &long_question(), p) {
+        Err(AlertError::Incomplete(half)) => half,
+        other => panic!("{other:?}"),
+    };
+    of(svc).fault = None;
+    let first: u64 = half.message_ids[0].parse().unwrap();
+    assert!(of(svc).messages[&first].embeds.is_empty(), "left unmarked");
+    (first, half.parts)
+}
+
+#[test]
+fn a_keyed_retry_marks_a_half_question_left_unmarked_and_posts_a_whole_new_one() {
+    let p = params(|s| {
+        s.key = Some(KEY.into());
+        s.timeout_ms = Some(3_600_000);
+    });
+    let mut svc = splitting(Sim::new());
+    let (first, parts) = failed_open_left_unmarked(&mut svc, &p);
+    // Two delivery deadlines (30 s each) and the grace later, no open can still be posting it.
+    of(&mut svc).now += 71 * SEC;
+    let again = open(&mut svc, &long_question(), &p).unwrap();
+    let id: u64 = again.question.message_id.parse().unwrap();
+    assert!(again.posted && id != first, "{again:?}");
+    let sim = of(&mut svc);
+    match read_outcome(&embeds(sim, first), CHANNEL, &first.to_string()) {
+        Some(Outcome::Cancelled(why)) => assert_eq!(
+            why,
+            format!("the question could not be posted whole: 1 of its {parts} parts were")
+        ),
+        other => panic!("not marked: {other:?}"),
+    }
+    assert_eq!(
+        sim.replies(id).len() + 1,
+        parts as usize,
+        "the new one is whole"
+    );
+    assert!(
+        sim.notices
+            .iter()
+            .any(|n| n.ends_with("it is now marked as cancelled, and a new one is posted")),
+        "{:?}",
+        sim.notices
+    );
+    // A whole question with the key, however old, is reused as it is.
+    sim.now += 10 * 60 * SEC;
+    let before = sim.sent.len();
+    let third = open(&mut svc, &long_question(), &p).unwrap();
+    assert!(!third.posted);
+    assert_eq!(third.question, again.question);
+    let sim = of(&mut svc);
+    assert!(sim.sent[before..].iter().all(|s| s.0 == Method::Get));
+    assert!(read_outcome(&embeds(sim, id), CHANNEL, &id.to_string()).is_none());
+}
+
+#[test]
+fn a_keyed_retry_soon_after_reuses_a_half_question_a_racing_open_may_still_be_posting() {
+    let p = params(|s| s.key = Some(KEY.into()));
+    let mut svc = splitting(Sim::new());
+    let (first, _) = failed_open_left_unmarked(&mut svc, &p);
+    let again = open(&mut svc, &long_question(), &p).unwrap();
+    assert!(!again.posted);
+    assert_eq!(again.question.message_id, first.to_string());
 }
