@@ -110,7 +110,8 @@ fn title_and_body(doc: &Document) -> (Option<String>, String) {
     (title, body)
 }
 
-/// Whether `f` still fits in `e`: fewer than 25 fields, and the message budget.
+/// Whether `f` still fits in `e`: fewer than 25 fields, and the embed text within
+/// [`MESSAGE_BUDGET`].
 fn fits(e: &Embed, f: &Field) -> bool {
     e.fields.len() < limits::FIELDS && e.text_len() + len(&f.name) + len(&f.value) <= MESSAGE_BUDGET
 }
@@ -156,8 +157,9 @@ fn embeds_in_order(
     embeds
 }
 
-/// Pack embeds in order into messages: at most 10 each and 6000 characters in all. Always at
-/// least one message (with no embeds when there are none).
+/// Pack embeds in order into messages: at most 10 each, and within [`MESSAGE_BUDGET`] of embed
+/// text (below Discord's 6000, leaving room for the markers) unless one embed alone is over
+/// it. Always at least one message (with no embeds when there are none).
 fn pack(embeds: Vec<Embed>) -> Vec<CreateMessage> {
     let mut messages: Vec<CreateMessage> = Vec::new();
     let mut current: Vec<Embed> = Vec::new();
