@@ -225,3 +225,41 @@ fn a_keyed_retry_soon_after_reuses_a_half_question_a_racing_open_may_still_be_po
     assert!(!again.posted);
     assert_eq!(again.question.message_id, first.to_string());
 }
+
+#[test]
+fn the_mark_has_a_delivery_of_its_own_when_the_failure_used_up_the_opens() {
+    // Part 2 meets a global rate limit of 1.5 s, twice: the second wait would end past the
+    // open's delivery deadline of 2 s, so the open gives up. Marking waits the limit out in a
+    // delivery of its own; within the open's it could not.
+    let p = params(|_| {});
+    let mut svc = service(Sim::new(), 2_000);
+    svc.settings.long_body_max_parts = 0;
+    of(&mut svc).fault = Some(Box::new(|r, _| {
+        let reply = r
+            .body
+            .as_ref()
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("message_reference"));
+        (r.method == Method::Post && reply).then(|| {
+            response(
+                429,
+                r#"{"message":"You are being rate limited.","retry_after":1.5,"global":true}"#,
+                &[],
+            )
+        })
+    }));
+    let half = match open(&mut svc, &long_question(), &p) {
+        Err(AlertError::Incomplete(half)) => half,
+        other => panic!("{other:?}"),
+    };
+    assert!(half.retry_after_ms.is_some(), "{half:?}");
+    let first: u64 = half.message_ids[0].parse().unwrap();
+    let sim = of(&mut svc);
+    assert!(
+        matches!(
+            read_outcome(&embeds(sim, first), CHANNEL, &first.to_string()),
+            Some(Outcome::Cancelled(_))
+        ),
+        "{:?}",
+        sim.notices
+    );
+}
