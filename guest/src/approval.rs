@@ -34,9 +34,10 @@ pub struct Rules {
     pub disapprove: Vec<String>,
     /// Compare trimmed and case-folded instead of exactly.
     pub ignore_case: bool,
-    /// User ids whose answers count. With neither approvers nor roles, any human counts.
+    /// User ids whose answers count, each once. With neither approvers nor roles, any human
+    /// counts.
     pub approvers: Vec<u64>,
-    /// Role ids whose members' answers count.
+    /// Role ids whose members' answers count, each once, as Discord writes them.
     pub approver_roles: Vec<String>,
     /// Distinct approvals needed.
     pub required_approvals: u32,
@@ -76,29 +77,22 @@ impl Rules {
                 "`{both}` is both an approve and a disapprove keyword"
             )));
         }
-        let mut approvers = Vec::new();
-        let mut approver_roles = Vec::new();
-        if let Some(s) = settings {
-            for id in &s.approvers {
-                approvers.push(
-                    snowflake::parse(id.trim())
-                        .filter(|_| snowflake::is_valid(id.trim()))
-                        .ok_or_else(|| {
-                            AlertError::InvalidInput(format!(
-                                "approver `{id}` is not a Discord user id"
-                            ))
-                        })?,
-                );
-            }
-            for id in &s.approver_roles {
-                if !snowflake::is_valid(id.trim()) {
-                    return Err(AlertError::InvalidInput(format!(
+        // Each list collapsed to its distinct ids first: every check below, and the
+        // instructions line, count and show each person or role once.
+        let (approvers, approver_roles) = match settings {
+            Some(s) => (
+                snowflake::distinct(&s.approvers).map_err(|id| {
+                    AlertError::InvalidInput(format!("approver `{id}` is not a Discord user id"))
+                })?,
+                snowflake::distinct(&s.approver_roles).map_err(|id| {
+                    AlertError::InvalidInput(format!(
                         "approver role `{id}` is not a Discord role id"
-                    )));
-                }
-                approver_roles.push(id.trim().to_string());
-            }
-        }
+                    ))
+                })?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let approver_roles: Vec<String> = approver_roles.iter().map(u64::to_string).collect();
         let required_approvals = settings.and_then(|s| s.required_approvals).unwrap_or(1);
         if required_approvals == 0 {
             return Err(AlertError::InvalidInput(
@@ -115,7 +109,8 @@ impl Rules {
             && (required_approvals as usize) > approvers.len()
         {
             return Err(AlertError::InvalidInput(format!(
-                "{required_approvals} approvals are required but only {} approvers are listed",
+                "{required_approvals} approvals are required but only {} distinct approvers \
+                 are listed",
                 approvers.len()
             )));
         }

@@ -41,6 +41,8 @@
 //! (`delivery_deadline_seconds`):
 //! - `open` (the key search, posting every part, the reactions; with a key that finds its
 //!   question left open past the deadline, also that question's last round and its close);
+//!   an `open` that posted only some parts marks the first as cancelled in a second delivery
+//!   (`open.rs`);
 //! - each round of `wait` (the reads, member lookups and the reminder it sends; a call's first
 //!   round also reads the bot's id and, for approver roles, the channel, unless its hint
 //!   carries them);
@@ -50,8 +52,8 @@
 //! once its slice has run out, nor one before it is due (a round that is due only after the
 //! slice ends is left to the next call), so a call takes at most `max-wait-ms` + 1 delivery
 //! deadline. With 0 it does one round, or none if its hint says the next is not due yet.
-//! Hence `open` <= 1 delivery deadline, `wait` <= `max-wait-ms` + 1, `close` <= 1, and `ask`
-//! (which waits for at most the timeout) <= timeout + 3.
+//! Hence `open` <= 1 delivery deadline (2 when it fails part-way), `wait` <= `max-wait-ms` +
+//! 1, `close` <= 1, and `ask` (which waits for at most the timeout) <= timeout + 3.
 //!
 //! # Failures
 //!

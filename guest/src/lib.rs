@@ -41,6 +41,8 @@ pub mod discord;
 #[cfg(target_arch = "wasm32")]
 mod glue;
 pub mod hooks;
+#[cfg(test)]
+mod hostile_tests;
 pub mod order;
 #[cfg(target_arch = "wasm32")]
 mod platform;

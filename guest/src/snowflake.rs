@@ -25,6 +25,22 @@ pub fn is_valid(id: &str) -> bool {
     id.len() >= MIN_DIGITS && parse(id).is_some()
 }
 
+/// The distinct ids of a list someone gave, in the order first given: each entry trimmed and
+/// checked with [`is_valid`], and entries naming the same id (compared as numbers, so
+/// `0123…` and `123…` are one id) collapsed into the first. `Err` is the first entry, as
+/// given, that is not a plausible snowflake.
+pub fn distinct(ids: &[String]) -> Result<Vec<u64>, &str> {
+    let mut out: Vec<u64> = Vec::with_capacity(ids.len());
+    for given in ids {
+        let id = given.trim();
+        let value = parse(id).filter(|_| is_valid(id)).ok_or(given.as_str())?;
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
 /// The error for a `what` id (e.g. "channel") that is not a plausible snowflake.
 pub fn not_an_id(what: &str, id: &str) -> AlertError {
     AlertError::InvalidInput(format!(
@@ -153,6 +169,25 @@ mod tests {
         }
         // Larger than u64::MAX but 20 digits.
         assert_eq!(parse("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn distinct_collapses_repeats_by_value_and_names_the_first_bad_entry() {
+        let ids = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let given = ids(&[
+            "333333333333333333",
+            " 444444444444444444 ",
+            "333333333333333333",
+            "0333333333333333333",
+            "444444444444444444",
+        ]);
+        assert_eq!(
+            distinct(&given),
+            Ok(vec![333_333_333_333_333_333, 444_444_444_444_444_444])
+        );
+        assert_eq!(distinct(&[]), Ok(vec![]));
+        let bad = ids(&["333333333333333333", " 12 ", "x"]);
+        assert_eq!(distinct(&bad), Err(" 12 "));
     }
 
     #[test]

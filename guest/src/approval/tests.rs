@@ -115,7 +115,64 @@ fn invalid_keywords_and_ids_are_rejected_up_front() {
     s.approvers = vec!["111111111111111111".into()];
     s.required_approvals = Some(2);
     let err = Rules::from_params(&params(Some(s)), BOT);
-    assert!(matches!(err, Err(AlertError::InvalidInput(m)) if m.contains("only 1 approvers")));
+    assert!(
+        matches!(err, Err(AlertError::InvalidInput(m)) if m.contains("only 1 distinct approvers"))
+    );
+}
+
+#[test]
+fn repeated_approvers_count_once_so_a_quorum_beyond_the_distinct_ones_is_refused() {
+    const A: &str = "333333333333333333";
+    const B: &str = "444444444444444444";
+    let rules = |approvers: &[&str], roles: &[&str], required: u32| {
+        let s = AskSettings {
+            approvers: approvers.iter().map(ToString::to_string).collect(),
+            approver_roles: roles.iter().map(ToString::to_string).collect(),
+            required_approvals: Some(required),
+            ..settings()
+        };
+        Rules::from_params(&params(Some(s)), BOT)
+    };
+    // The gate: A twice, two approvals. Only one person can ever approve it.
+    for twice in [
+        [A, A],
+        [A, " 333333333333333333 "],
+        [A, "0333333333333333333"],
+    ] {
+        assert_eq!(
+            rules(&twice, &[], 2),
+            Err(AlertError::InvalidInput(
+                "2 approvals are required but only 1 distinct approvers are listed".into()
+            )),
+            "{twice:?}"
+        );
+    }
+    let r = rules(&[A, B, A, B], &[], 2).unwrap();
+    assert_eq!(
+        r.approvers,
+        [333_333_333_333_333_333, 444_444_444_444_444_444]
+    );
+    let line = r.instructions(1_790_000_000_000);
+    assert!(
+        line.contains(&format!(
+            "Only <@{A}>, <@{B}> can decide. 2 approvals needed."
+        )),
+        "{line}"
+    );
+    // Roles too, compared as numbers and kept as Discord writes them.
+    let r = rules(&[A, A], &["777777777777777777", "0777777777777777777"], 2).unwrap();
+    assert_eq!(r.approvers, [333_333_333_333_333_333]);
+    assert_eq!(r.approver_roles, ["777777777777777777"]);
+    assert!(r.entitled(
+        555_555_555_555_555_555,
+        false,
+        Some(&["777777777777777777".into()])
+    ));
+    let line = r.instructions(1_790_000_000_000);
+    assert!(
+        line.contains(&format!("Only <@{A}>, <@&777777777777777777> can decide.")),
+        "{line}"
+    );
 }
 
 #[test]

@@ -9,9 +9,13 @@
 //!   reminders, escalation, mentions): a hint is only used with both unchanged;
 //! - the bot's user id, and the channel's server when approver roles need it (so
 //!   `GET /users/@me` and `GET /channels/{c}` are not repeated);
-//! - the message cursor, the approvals seen so far (by message, and by reaction with when each
-//!   was first seen; at most `required-approvals` of them, so at most 50) and the reminders and
-//!   the escalation counted (so the catch-up from the question is not read again);
+//! - the message cursor, the approvals seen so far and the reminders and the escalation
+//!   counted (so the catch-up from the question is not read again). Every approval by message
+//!   is carried: its message is behind the cursor, so a hint that dropped it would lose it.
+//!   Approvals by reaction (with when each was first seen) fill the rest, in the order read, up
+//!   to `required-approvals` in all; the ones left out are read again with the reactions.
+//!   Approvals by message stay below `required-approvals` (reaching it decides), so a hint
+//!   carries at most `required-approvals` approvals, at most 50;
 //! - the consecutive failed rounds and the earliest wall-clock time (Unix ms) the next round
 //!   may start, so backing off goes on across calls; when a reminder may be retried.
 //!
@@ -26,7 +30,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::Plan;
 use super::poll::{Approval, Watch};
 use super::remind::Sent;
 use crate::approval::{APPROVE_EMOJI, MAX_APPROVALS};
@@ -99,28 +102,6 @@ fn is_default<N: Default + PartialEq>(n: &N) -> bool {
     *n == N::default()
 }
 
-/// FNV-1a over `parts`, each followed by a 0 byte: a stable 64-bit hash.
-pub fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &b in part.iter().chain(&[0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-/// The fingerprint of the params a hint was written with: all that changes how a question is
-/// waited for (not the key, which only `open` reads).
-pub(super) fn fingerprint(plan: &Plan) -> u64 {
-    let waiting = format!(
-        "{}/{}/{:?}/{:?}",
-        plan.timeout_ms, plan.poll_ms, plan.rules, plan.pings
-    );
-    fnv1a(&[waiting.as_bytes()])
-}
-
 impl Watch {
     /// The hint for the next `wait`.
     pub(super) fn hint(&self) -> String {
@@ -150,10 +131,7 @@ impl Watch {
             bot: self.rules.bot_id,
             guild: self.guild.clone(),
             cursor: self.cursor,
-            approvals: (self.approvals.iter())
-                .take(self.rules.required_approvals as usize)
-                .map(carry)
-                .collect(),
+            approvals: self.carried().map(carry).collect(),
             reminders: self.sent.reminders,
             escalated: self.sent.escalated,
             last_ping_ms: self.sent.last_ping_ms,
@@ -169,6 +147,25 @@ impl Watch {
         };
         let json = serde_json::to_vec(&hint).unwrap_or_default();
         format!("{VERSION}.{}", base64url(&json))
+    }
+
+    /// The approvals a hint carries, in the order read: every approval by message (its message
+    /// is behind the cursor and is never read again, so dropping it would lose it), and
+    /// approvals by reaction, which every round reads again, while the two together are fewer
+    /// than `required-approvals`. Approvals by message alone stay below it (reaching it decides
+    /// the wait), so a hint carries at most `required-approvals`, at most [`MAX_APPROVALS`].
+    fn carried(&self) -> impl Iterator<Item = &Approval> {
+        let need = self.rules.required_approvals as usize;
+        let by_message = self.approvals.iter().filter(|a| a.by_message).count();
+        let mut room = need.saturating_sub(by_message);
+        self.approvals.iter().filter(move |a| {
+            if a.by_message {
+                return true;
+            }
+            let fits = room > 0;
+            room = room.saturating_sub(1);
+            fits
+        })
     }
 
     /// Take up what `text`, a hint from an earlier `wait`, says; see the module docs for what
@@ -314,7 +311,7 @@ fn unbase64url(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ask::plan::Target;
+    use crate::ask::plan::{fnv1a, Plan, Target};
     use crate::bindings::{AskSettings, Params, QuestionRef};
     use crate::discord::fake::FakeTransport;
 
@@ -342,7 +339,8 @@ mod tests {
         w.rules.bot_id = u64::MAX;
         w.guild = Some("18446744073709551615".into());
         w.cursor = u64::MAX;
-        // More approvals than needed, with the longest names in the costliest JSON escapes.
+        // More approvals than needed, with the longest names in the costliest JSON escapes:
+        // six by reaction read first, then the most by message a wait can hold undecided.
         w.approvals = (0..u64::from(MAX_APPROVALS) + 5)
             .map(|i| Approval {
                 user: Responder {
@@ -352,7 +350,7 @@ mod tests {
                 via: AnswerVia::Reaction,
                 keyword: APPROVE_EMOJI.into(),
                 at_ms: u64::MAX,
-                by_message: true,
+                by_message: i >= 6,
             })
             .collect();
         w.sent = Sent::restore(u32::MAX, true, Some(u64::MAX), &[u64::MAX; 20]);
@@ -367,6 +365,13 @@ mod tests {
             MAX_APPROVALS as usize,
             "capped at the quorum"
         );
+        let by_message = back.approvals.iter().filter(|a| a.by_message).count();
+        assert_eq!(
+            by_message,
+            MAX_APPROVALS as usize - 1,
+            "every one by message"
+        );
+        assert_eq!(back.approvals[0].user.id, u64::MAX.to_string(), "in order");
         assert_eq!(back.hint(), hint, "read back, it writes the same hint");
         assert!(svc.client.transport_ref().notices.is_empty());
     }

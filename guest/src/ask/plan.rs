@@ -1,6 +1,7 @@
-//! An ask's params, validated before the first request ([`Plan`]), the question a `wait` or
-//! `close` names ([`Target`]), and the lookups every step may need: the bot's own id, the
-//! channel's server, a member's roles.
+//! An ask's params, validated before the first request ([`Plan`], with the fingerprint a
+//! resume hint is checked against), the question a `wait` or `close` names ([`Target`]), the
+//! lookups every step may need (the bot's own id, the channel's server, a member's roles), and
+//! the stable hash ([`fnv1a`]) behind the fingerprint and a keyed question's nonces.
 
 use std::collections::HashMap;
 
@@ -52,16 +53,12 @@ impl Plan {
                 "remind-every-ms must be at least {MIN_REMIND_MS} (1 s), got {every}"
             )));
         }
-        let mut escalate_roles: Vec<String> = Vec::new();
-        for id in &ask.escalate_roles {
-            let id = id.trim();
-            if !snowflake::is_valid(id) {
-                return Err(snowflake::not_an_id("escalation role", id));
-            }
-            if !escalate_roles.iter().any(|r| r == id) {
-                escalate_roles.push(id.to_string());
-            }
-        }
+        // Each role once (compared as numbers), written as Discord writes it.
+        let escalate_roles: Vec<String> = snowflake::distinct(&ask.escalate_roles)
+            .map_err(|id| snowflake::not_an_id("escalation role", id.trim()))?
+            .iter()
+            .map(u64::to_string)
+            .collect();
         match (ask.escalate_after_ms, escalate_roles.len()) {
             (Some(_), 0) => {
                 return Err(AlertError::InvalidInput(
@@ -99,6 +96,16 @@ impl Plan {
         })
     }
 
+    /// The fingerprint of the params: all that changes how a question is waited for (not the
+    /// key, which only `open` reads). A resume hint is used only with the same fingerprint.
+    pub(super) fn fingerprint(&self) -> u64 {
+        let waiting = format!(
+            "{}/{}/{:?}/{:?}",
+            self.timeout_ms, self.poll_ms, self.rules, self.pings
+        );
+        fnv1a(&[waiting.as_bytes()])
+    }
+
     /// The question's instructions line for a deadline of `until_ms` (Unix ms).
     pub(super) fn trailer(&self, until_ms: u64) -> String {
         format!(
@@ -107,6 +114,19 @@ impl Plan {
             self.pings.describe()
         )
     }
+}
+
+/// FNV-1a over `parts`, each followed by a 0 byte: a stable 64-bit hash (the same in every
+/// build and on every host), for the params' fingerprint and a keyed question's nonces.
+pub(super) fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.iter().chain(&[0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// A question named by a `question-ref`, its ids checked.

@@ -32,7 +32,6 @@
 
 use std::collections::HashSet;
 
-use super::hint::fingerprint;
 use super::plan::{bot_id, guild_of, Plan, Roles, Target};
 use super::record::{read_outcome, Outcome};
 use super::remind::{ping_of, Ping, Sent};
@@ -98,7 +97,7 @@ impl Watch {
             target,
             rules: plan.rules.clone(),
             deadline_ms,
-            fingerprint: fingerprint(plan),
+            fingerprint: plan.fingerprint(),
             guild: None,
             ready: false,
             approvals: Vec::new(),

@@ -1,5 +1,6 @@
 //! What the channel itself records about a question, written so that any process can read it
-//! back: the key marker on the question, and the outcome embed `close` appends. Pure.
+//! back: the key marker on the question (and how many parts its part marker says it has), and
+//! the outcome embed `close` appends. Pure.
 //!
 //! **Key marker**: `alerter key: KEY`, in the footer of the question's first embed (after the
 //! part marker: `(1/3) · alerter key: KEY`), or, for a question without embeds, its last
@@ -95,6 +96,37 @@ pub fn carries_key(content: &str, embeds: &[Embed], key: &str) -> bool {
         .next_back()
         .and_then(|l| l.strip_prefix("-# "))
         .is_some_and(shows)
+}
+
+/// The part marker `(K/N)` on a message of a question posted in parts (in an embed's footer,
+/// or its last content line `-# (K/N)`, as the renderer puts it): part `K` of `N`.
+pub fn part_marker(content: &str, embeds: &[Embed]) -> Option<(usize, usize)> {
+    let number = |n: &str| {
+        n.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| n.parse().ok())?
+    };
+    let marker = |text: &str| -> Option<(usize, usize)> {
+        let (k, n) = text.strip_prefix('(')?.split_once(')')?.0.split_once('/')?;
+        Some((number(k)?, number(n)?)).filter(|&(k, n)| (1..=n).contains(&k))
+    };
+    let footers = embeds.iter().filter_map(|e| e.footer.as_ref());
+    let last_line = content
+        .lines()
+        .next_back()
+        .and_then(|l| l.strip_prefix("-# "));
+    footers
+        .map(|f| f.text.as_str())
+        .chain(last_line)
+        .find_map(marker)
+}
+
+/// How many parts a question has, by the part marker of its first message: 1 without one.
+pub fn parts_of(content: &str, embeds: &[Embed]) -> usize {
+    match part_marker(content, embeds) {
+        Some((1, n)) => n,
+        _ => 1,
+    }
 }
 
 /// A closed question's record.

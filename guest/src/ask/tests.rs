@@ -5,6 +5,7 @@
 
 mod backoff;
 mod faults;
+mod half;
 mod key;
 mod late;
 mod reactions;

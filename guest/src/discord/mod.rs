@@ -19,8 +19,6 @@
 mod errors;
 #[cfg(test)]
 pub mod fake;
-#[cfg(test)]
-mod hostile_tests;
 mod json;
 pub mod multipart;
 pub mod notices;
@@ -47,7 +45,7 @@ const MAX_BACKOFF_NS: u64 = 8 * SEC;
 /// The shortest wait after a 429, whatever its `retry_after` says.
 const MIN_RETRY_AFTER_S: f64 = 0.05;
 /// Upper bound for a single request's connect / first byte / between bytes waits.
-const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
+pub(crate) const REQUEST_TIMEOUT_NS: u64 = 15 * SEC;
 
 /// How long one attempt may take: [`REQUEST_TIMEOUT_NS`], plus a second per MiB of body (a
 /// 25 MiB upload at 1 MiB/s still fits). The delivery deadline bounds it in any case.

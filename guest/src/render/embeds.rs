@@ -42,9 +42,40 @@ pub(super) fn embed_messages(
     ping: Option<&str>,
 ) -> Vec<CreateMessage> {
     let color = Some(color(doc.severity.unwrap_or(Severity::Info)));
-    let mut embeds: Vec<Embed> = Vec::new();
+    let (title, body) = title_and_body(doc);
+    let mut chunks = if body.trim().is_empty() {
+        Vec::new()
+    } else {
+        split_text(&body, DESCRIPTION_CHUNK)
+    }
+    .into_iter();
+    let first = Embed {
+        title,
+        description: chunks.next(),
+        color,
+        timestamp: Some(timestamp.to_string()),
+        image: doc.images.first().map(|u| Image { url: u.clone() }),
+        ..Embed::default()
+    };
+    let fields = doc.fields.iter().flat_map(|(k, v)| fields_for(k, v));
+    let mut embeds = embeds_in_order(doc, first, fields, color);
+    // Body continuation comes after the fields, each chunk an embed of its own.
+    embeds.extend(chunks.map(|chunk| Embed {
+        description: Some(chunk),
+        color,
+        ..Embed::default()
+    }));
+    let mut messages = pack(embeds);
+    if let Some(p) = ping {
+        messages[0].content = Some(p.to_string());
+    }
+    messages
+}
 
-    // The title: cut to the limit with a mark; the full title then opens the body.
+/// The first embed's title, cut to the limit with a mark, and the text of its description
+/// and continuations: the full title when it was cut, the lead, the body (or the plain text
+/// when there is no body), then the trailer.
+fn title_and_body(doc: &Document) -> (Option<String>, String) {
     let mut body = String::new();
     let title = doc
         .title
@@ -76,36 +107,32 @@ pub(super) fn embed_messages(
         }
         body.push_str(t);
     }
-    let mut chunks = if body.trim().is_empty() {
-        Vec::new()
-    } else {
-        split_text(&body, DESCRIPTION_CHUNK)
-    }
-    .into_iter();
+    (title, body)
+}
 
-    let mut first = Embed {
-        title,
-        description: chunks.next(),
-        color,
-        timestamp: Some(timestamp.to_string()),
-        image: doc.images.first().map(|u| Image { url: u.clone() }),
-        ..Embed::default()
-    };
-    let mut fields = doc
-        .fields
-        .iter()
-        .flat_map(|(k, v)| fields_for(k, v))
-        .peekable();
+/// Whether `f` still fits in `e`: fewer than 25 fields, and the embed text within
+/// [`MESSAGE_BUDGET`].
+fn fits(e: &Embed, f: &Field) -> bool {
+    e.fields.len() < limits::FIELDS && e.text_len() + len(&f.name) + len(&f.value) <= MESSAGE_BUDGET
+}
+
+/// `first` with the fields that fit in it, then an embed for each image after the first, then
+/// the remaining fields in further embeds, each filled while they fit.
+fn embeds_in_order(
+    doc: &Document,
+    mut first: Embed,
+    fields: impl Iterator<Item = Field>,
+    color: Option<u32>,
+) -> Vec<Embed> {
+    let mut fields = fields.peekable();
     // Fields go into the first embed while they fit, then into further embeds.
     while let Some(f) = fields.peek() {
-        if first.fields.len() == limits::FIELDS
-            || first.text_len() + len(&f.name) + len(&f.value) > MESSAGE_BUDGET
-        {
+        if !fits(&first, f) {
             break;
         }
         first.fields.extend(fields.next());
     }
-    embeds.push(first);
+    let mut embeds = vec![first];
     for url in doc.images.iter().skip(1) {
         embeds.push(Embed {
             image: Some(Image { url: url.clone() }),
@@ -113,37 +140,27 @@ pub(super) fn embed_messages(
             ..Embed::default()
         });
     }
-    let mut extra = Embed {
+    let blank = || Embed {
         color,
         ..Embed::default()
     };
+    let mut extra = blank();
     for f in fields {
-        if extra.fields.len() == limits::FIELDS
-            || extra.text_len() + len(&f.name) + len(&f.value) > MESSAGE_BUDGET
-        {
-            embeds.push(std::mem::replace(
-                &mut extra,
-                Embed {
-                    color,
-                    ..Embed::default()
-                },
-            ));
+        if !fits(&extra, &f) {
+            embeds.push(std::mem::replace(&mut extra, blank()));
         }
         extra.fields.push(f);
     }
     if !extra.fields.is_empty() {
         embeds.push(extra);
     }
-    // Body continuation comes after the fields, each chunk an embed of its own.
-    for chunk in chunks {
-        embeds.push(Embed {
-            description: Some(chunk),
-            color,
-            ..Embed::default()
-        });
-    }
+    embeds
+}
 
-    // Pack embeds in order into messages: at most 10 each and 6000 characters in all.
+/// Pack embeds in order into messages: at most 10 each, and within [`MESSAGE_BUDGET`] of embed
+/// text (below Discord's 6000, leaving room for the markers) unless one embed alone is over
+/// it. Always at least one message (with no embeds when there are none).
+fn pack(embeds: Vec<Embed>) -> Vec<CreateMessage> {
     let mut messages: Vec<CreateMessage> = Vec::new();
     let mut current: Vec<Embed> = Vec::new();
     let mut current_len = 0;
@@ -165,9 +182,6 @@ pub(super) fn embed_messages(
         embeds: current,
         ..CreateMessage::default()
     });
-    if let Some(p) = ping {
-        messages[0].content = Some(p.to_string());
-    }
     messages
 }
 

@@ -153,17 +153,13 @@ pub fn color(severity: Severity) -> u32 {
 
 /// Check mention ids and build the allowed-mentions object every request carries.
 pub fn allowed_mentions(params: &Params) -> Result<AllowedMentions, AlertError> {
+    // Each id once (compared as numbers), written as Discord writes it.
     let check = |ids: &[String], what: &str| -> Result<Vec<String>, AlertError> {
-        let mut out: Vec<String> = Vec::new();
-        for id in ids {
-            let id = id.trim();
-            if !snowflake::is_valid(id) {
-                return Err(snowflake::not_an_id(what, id));
-            }
-            if !out.iter().any(|o| o == id) {
-                out.push(id.to_string());
-            }
-        }
+        let out: Vec<String> = snowflake::distinct(ids)
+            .map_err(|id| snowflake::not_an_id(what, id.trim()))?
+            .iter()
+            .map(u64::to_string)
+            .collect();
         if out.len() > limits::MENTIONS {
             return Err(AlertError::InvalidInput(format!(
                 "at most {} {what}s can be mentioned",

@@ -155,6 +155,25 @@ fn mentions_ping_only_named_ids_from_content() {
 }
 
 #[test]
+fn a_repeated_mention_id_pings_once_even_written_differently() {
+    let mut p = params();
+    p.mention_users = vec![
+        "333333333333333333".into(),
+        " 333333333333333333".into(),
+        "0333333333333333333".into(),
+    ];
+    p.mention_roles = vec!["0222222222222222222".into(), "222222222222222222".into()];
+    let m = allowed_mentions(&p).unwrap();
+    assert_eq!(m.users, ["333333333333333333"]);
+    assert_eq!(m.roles, ["222222222222222222"]);
+    let out = render_msg(&structured("Oncall", "look", &[]), &p).unwrap();
+    assert_eq!(
+        out[0].content.as_deref(),
+        Some("<@&222222222222222222> <@333333333333333333>")
+    );
+}
+
+#[test]
 fn images_first_in_main_embed_rest_in_their_own() {
     let m = Message::Structured(AlerterMessage {
         title: Some("plots".into()),

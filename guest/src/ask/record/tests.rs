@@ -379,3 +379,30 @@ proptest! {
         prop_assert!(matches!(read(&e), Some(Outcome::Cancelled(_))));
     }
 }
+
+#[test]
+fn part_markers_read_where_the_renderer_puts_them() {
+    let footer = |text: &str| Embed {
+        footer: Some(Footer { text: text.into() }),
+        ..Embed::default()
+    };
+    let key = format!("(1/3) · {KEY_PREFIX}k-1");
+    assert_eq!(part_marker("", &[footer(&key)]), Some((1, 3)));
+    assert_eq!(parts_of("", &[footer(&key)]), 3);
+    // Several embeds: the first carries the key, the last the part marker.
+    let both = [footer(&format!("{KEY_PREFIX}k-1")), footer("(1/2)")];
+    assert_eq!(parts_of("", &both), 2);
+    assert_eq!(part_marker("log line\n-# (2/3)", &[]), Some((2, 3)));
+    assert_eq!(
+        parts_of(&format!("Deploy?\n-# (1/4) · {KEY_PREFIX}k"), &[]),
+        4
+    );
+    for not_one in ["(0/3)", "(4/3)", "(x/3)", "(1/)", "1/3", "(1/3"] {
+        assert_eq!(part_marker("", &[footer(not_one)]), None, "{not_one}");
+    }
+    assert_eq!(
+        parts_of("no marker", &[footer(&format!("{KEY_PREFIX}k"))]),
+        1
+    );
+    assert_eq!(parts_of("(1/3) is not on the last line\nDeploy?", &[]), 1);
+}

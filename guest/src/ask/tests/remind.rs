@@ -154,6 +154,26 @@ fn the_escalation_goes_once_to_its_roles_only_and_restarts_the_reminders() {
 }
 
 #[test]
+fn an_escalation_role_given_twice_is_pinged_once() {
+    let p = params(|s| {
+        s.escalate_after_ms = Some(20_000);
+        s.escalate_roles = vec![ESC.into(), format!(" {ESC} "), format!("0{ESC}")];
+        s.timeout_ms = Some(25_000);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let answer = ask(&mut svc, &question(), &p).unwrap();
+    assert!(answer.escalated);
+    let q: u64 = answer.question_message_id.parse().unwrap();
+    let sent = pings(of(&mut svc), q);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].1["content"],
+        format!("📣 Escalation: no decision after 20 s. <@&{ESC}>")
+    );
+    assert_eq!(sent[0].1["allowed_mentions"]["roles"], json!([ESC]));
+}
+
+#[test]
 fn no_reminder_once_decided() {
     // Bob answers just before the first reminder is due; the round that reads his answer is
     // the first in which it would be due.

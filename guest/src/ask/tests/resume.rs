@@ -254,3 +254,93 @@ fn text_that_is_not_a_hint_is_refused_naming_the_problem() {
         "refused before any request"
     );
 }
+
+/// Someone the approver list leaves out.
+const DAVE: u64 = 666_666_666_666_666_667;
+
+/// `wait` for one round (the clock moved past any backoff first), with `hint` if any.
+fn one_round(
+    svc: &mut crate::service::Service<Sim>,
+    q: &QuestionRef,
+    p: &Params,
+    hint: Option<&str>,
+) -> WaitStatus {
+    of(svc).now += MINUTE + SEC;
+    let before = of(svc).sent.len();
+    let status = wait(svc, q, p, 0, hint).unwrap();
+    assert!(of(svc).sent.len() > before, "a round ran");
+    status
+}
+
+/// The round's progress, which must still be open.
+fn progress(status: WaitStatus) -> crate::bindings::Progress {
+    match status {
+        WaitStatus::Open(p) => p,
+        done @ WaitStatus::Done(_) => panic!("still open: {done:?}"),
+    }
+}
+
+/// The issue's case: a hint listing stale reaction approvals ahead of an approval by message.
+/// Alice's ✅ is read, then withdrawn in a round whose reaction lists cannot all be read (so
+/// nobody's approval is withdrawn yet: Alice stays listed, Carol's new ✅ is added), then Bob
+/// approves by message in a round that fails after reading him. Bob's message is behind the
+/// cursor: the hint must carry his approval, which with Carol's ✅ makes the quorum of 2.
+fn stale_reactions_then_an_approval_by_message(carry_hints: bool) -> WaitStatus {
+    let p = params(|s| {
+        s.approvers = vec![ALICE.to_string(), BOB.to_string(), CAROL.to_string()];
+        s.required_approvals = Some(2);
+        s.timeout_ms = Some(3_600_000);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    let o = open(&mut svc, &question(), &p).unwrap();
+    let q = o.question.clone();
+    let hint = |s: &crate::bindings::Progress| carry_hints.then(|| s.resume.clone());
+    let now = of(&mut svc).now + MINUTE;
+    of(&mut svc).events = vec![
+        (now, Event::React(ALICE, "✅")),
+        // Dave may not decide: his ❌ only makes the ❌ list one to read.
+        (now, Event::React(DAVE, "❌")),
+    ];
+    let first = progress(one_round(&mut svc, &q, &p, None));
+    assert_eq!(first.approvers.len(), 1, "alice's ✅");
+    let now = of(&mut svc).now + MINUTE;
+    of(&mut svc).events = vec![
+        (now, Event::Unreact(ALICE, "✅")),
+        (now, Event::React(CAROL, "✅")),
+    ];
+    let cross = "/reactions/%E2%9D%8C";
+    of(&mut svc).fault = Some(Box::new(move |r, _| {
+        r.url
+            .contains(cross)
+            .then(|| response(500, r#"{"message":"oops","code":0}"#, &[]))
+    }));
+    let second = progress(one_round(&mut svc, &q, &p, hint(&first).as_deref()));
+    let now = of(&mut svc).now + MINUTE;
+    of(&mut svc).events = vec![(now, Event::Say(BOB, "LGTM", true))];
+    let question_path = format!("/channels/{CHANNEL}/messages/{}", q.message_id);
+    of(&mut svc).fault = Some(Box::new(move |r, _| {
+        (r.url.ends_with(&question_path) || r.url.contains(cross))
+            .then(|| response(500, r#"{"message":"oops","code":0}"#, &[]))
+    }));
+    let third = progress(one_round(&mut svc, &q, &p, hint(&second).as_deref()));
+    of(&mut svc).fault = None;
+    wait(&mut svc, &q, &p, 10_000, hint(&third).as_deref()).unwrap()
+}
+
+#[test]
+fn an_approval_by_message_behind_the_cursor_survives_stale_reactions_in_the_hint() {
+    for carry_hints in [false, true] {
+        let status = stale_reactions_then_an_approval_by_message(carry_hints);
+        let WaitStatus::Done(answer) = status else {
+            panic!("hints carried: {carry_hints}: bob's approval was lost: {status:?}");
+        };
+        assert_eq!(answer.decision, Decision::Approved, "hints: {carry_hints}");
+        let mut names: Vec<&str> = answer
+            .approvers
+            .iter()
+            .map(|r| r.username.as_str())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["bob", "carol"], "hints: {carry_hints}");
+    }
+}

@@ -343,6 +343,23 @@ fn a_question_is_closed_once_and_its_record_is_what_wait_returns() {
 }
 
 #[test]
+fn a_gate_only_one_repeated_approver_could_pass_is_refused_before_any_request() {
+    let p = params(|s| {
+        s.approvers = vec![ALICE.to_string(), ALICE.to_string()];
+        s.required_approvals = Some(2);
+    });
+    let mut svc = service(Sim::new(), 30_000);
+    match open(&mut svc, &question(), &p) {
+        Err(AlertError::InvalidInput(m)) => assert_eq!(
+            m,
+            "2 approvals are required but only 1 distinct approvers are listed"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(of(&mut svc).sent.is_empty());
+}
+
+#[test]
 fn bad_question_ids_are_refused_before_any_request() {
     let p = params(|_| {});
     let mut svc = service(Sim::new(), 30_000);

@@ -4,18 +4,23 @@
 //! Whatever it sends, nothing panics, every failure is a typed `AlertError`, every call ends
 //! within its delivery deadline on the virtual clock, and a create is never sent again once
 //! answered with a 2xx. 64 cases by default; `PROPTEST_CASES=N` for a longer hunt.
+//!
+//! At the crate's top, not inside `discord`: it drives `service` and `ask`, which stand above
+//! `discord`, and a module of `discord` using them would make the layers use each other.
 
 use proptest::prelude::*;
 use serde_json::Value;
 
-use super::fake::{response, FakeTransport};
-use super::*;
 use crate::ask::wait;
+use crate::bindings::AlertError;
 use crate::bindings::{AskSettings, Params, QuestionRef, WaitStatus};
 use crate::config::Settings;
+use crate::discord::fake::{response, FakeTransport};
+use crate::discord::*;
 use crate::render::CreateMessage;
 use crate::service::{MessageRef, Service};
 
+const MS: u64 = 1_000_000;
 const API: &str = "http://127.0.0.1:9/api/v10";
 const CHANNEL: &str = "111111111111111111";
 /// A question asked when the fake's clock starts (Unix ms 1_790_001_000_000).
