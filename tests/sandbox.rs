@@ -447,3 +447,22 @@ async fn guest_output_reaches_the_log_with_the_token_redacted() {
     );
     assert!(!log.join("\n").contains(TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_the_guest_returns_reaches_the_embedder_with_the_token_redacted() {
+    // A Rust embedder gets the flavor's error as a value (`CallError::Alert`), not through
+    // the CLI's redaction: the library redacts every text in it.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let cfg = config(&emu);
+    match cmd(&cfg, "error-token").await {
+        Err(CallError::Alert(AlertError::Incomplete(i))) => {
+            assert_eq!(i.reason, "the token is [redacted]");
+            assert_eq!(i.channel_id, "[redacted]");
+            assert_eq!(i.message_ids, ["[redacted]"]);
+            let e = CallError::Alert(AlertError::Incomplete(i));
+            assert!(!e.to_string().contains(TOKEN), "{e}");
+            assert!(!format!("{e:?}").contains(TOKEN), "{e:?}");
+        }
+        other => panic!("expected the guest's error: {other:?}"),
+    }
+}

@@ -47,8 +47,6 @@ fn set(env: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
     env(key).filter(|v| !v.trim().is_empty())
 }
 
-/// The guest's bound on one delivery when `delivery_deadline_seconds` is not set (the WIT's default).
-pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
 /// Said whenever a literal token (not a `{{secret.key}}` reference) is configured.
 pub const PLAIN_TOKEN_WARNING: &str = "the Discord token is written in the configuration as plain \
      text; prefer `alerter secret create NAME --discord_token=...` and a {{NAME.discord_token}} \

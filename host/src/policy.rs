@@ -10,11 +10,16 @@
 //!   ([`Policy::max_header_bytes`]), on requests open at once
 //!   ([`Policy::max_concurrent_requests`], each holding its slot until its body is read or
 //!   dropped) and on the bytes of each response ([`Policy::max_response_bytes`]).
-//! - CPU: fuel. Every executed wasm instruction costs fuel; waiting in a host call (a sleep, an
-//!   HTTP response) costs none. A call starts with [`Policy::cpu_budget`] and traps when it is
-//!   spent; every second the guest waits in a host call (one of at least [`MIN_EARNING_WAIT`])
-//!   earns back [`Policy::cpu_refill`], up to the budget. So a busy loop is stopped within the budget, while an `ask` that waits for days
-//!   and computes a little after each wait never runs dry. Epoch interruption (a tick every
+//! - CPU: fuel. Every executed wasm instruction costs fuel, and so does the host's own work in
+//!   a host call ([`FUEL_PER_MS`] per millisecond); waiting in one (a sleep, an HTTP
+//!   response) costs none. A call starts with [`Policy::cpu_budget`] and traps when it is
+//!   spent; every second the call is blocked in a host call (at least [`MIN_EARNING_WAIT`] of
+//!   it) earns back [`Policy::cpu_refill`], up to the budget. So a busy loop, in wasm or in
+//!   host calls that compute, is stopped within the budget, while an `ask` that waits for
+//!   days and computes a little after each wait never runs dry. What one host call may ask
+//!   for is bounded too ([`MAX_RANDOM_BYTES`]). The host's work on its own tasks for a
+//!   request (its connection's I/O) is not metered; the cap on requests open at once bounds
+//!   it. Epoch interruption (a tick every
 //!   [`EPOCH_TICK`]) makes a running guest yield to the executor, so the wall-clock deadline
 //!   fires even in a loop.
 //! - Wall clock: every call runs under a deadline (`tokio::time::timeout`), because epochs do
@@ -33,8 +38,12 @@ use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 /// millisecond (Cranelift code runs near one simple instruction per nanosecond).
 pub const FUEL_PER_MS: u64 = 1_000_000;
 
-/// The shortest host call that counts as waiting and earns CPU time back.
+/// The shortest time blocked in one host call that earns CPU time back.
 pub const MIN_EARNING_WAIT: Duration = Duration::from_millis(1);
+
+/// Bytes one `wasi:random` call may ask for (wasmtime's default is 64 MiB, which the host
+/// allocates and fills before the guest's memory cap sees it). A guest needs a few dozen.
+pub const MAX_RANDOM_BYTES: u64 = 64 << 10;
 
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(50);
@@ -158,9 +167,8 @@ impl Policy {
             .max(FUEL_PER_MS)
     }
 
-    /// The fuel earned by waiting `waited` in one host call (see [`Policy::cpu_refill`]).
-    /// A call shorter than [`MIN_EARNING_WAIT`] earns nothing: it was work (reading the clock,
-    /// a stream write), not a wait, and a loop of such calls must not pay for itself.
+    /// The fuel earned by being blocked for `waited` in one host call (see
+    /// [`Policy::cpu_refill`]). Less than [`MIN_EARNING_WAIT`] earns nothing.
     pub fn fuel_earned(&self, waited: Duration) -> u64 {
         if waited < MIN_EARNING_WAIT {
             return 0;
@@ -176,6 +184,19 @@ impl Policy {
     /// The fuel left after earning `earned` with `left` unspent: never above the budget.
     pub fn refilled(&self, left: u64, earned: u64) -> u64 {
         left.saturating_add(earned).min(self.cpu_fuel().max(left))
+    }
+
+    /// The fuel left after a host call that found `left`, did `worked` of the host's own work
+    /// for the guest and was blocked for `blocked`: the work is charged like wasm, the wait
+    /// earns ([`Policy::fuel_earned`]), and the result is never above the budget.
+    pub fn fuel_after_host_call(&self, left: u64, worked: Duration, blocked: Duration) -> u64 {
+        let charged = u64::try_from(worked.as_nanos() * u128::from(FUEL_PER_MS) / 1_000_000)
+            .unwrap_or(u64::MAX);
+        let left = left.saturating_sub(charged);
+        if self.cpu_refill.is_zero() {
+            return left;
+        }
+        self.refilled(left, self.fuel_earned(blocked))
     }
 
     /// The wall-clock bound of a call that may wait `waiting` (an ask's timeout, a wait's
@@ -211,12 +232,57 @@ fn origin_of_uri(uri: &http::Uri) -> Option<String> {
     ))
 }
 
+/// Denied destinations kept per call: the first few are worth reading, the rest are counted.
+pub const DENIALS_KEPT: usize = 32;
+/// Characters of one denied destination kept (a guest picks the path's length).
+pub const DENIAL_CHARS: usize = 200;
+
+/// The requests a call's egress hook denied, for the host's log: the first [`DENIALS_KEPT`]
+/// (each cut to [`DENIAL_CHARS`]) and how many more. A guest that loops on denied requests
+/// grows a counter, not the host's memory.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Denials {
+    /// `METHOD scheme://host:port/path` of the first denials, redacted and cut.
+    pub first: Vec<String>,
+    /// Denials past the first [`DENIALS_KEPT`].
+    pub more: u64,
+}
+
+impl Denials {
+    /// Record one denial; `line` is only called for the first [`DENIALS_KEPT`].
+    fn record(&mut self, line: impl FnOnce() -> String) {
+        if self.first.len() < DENIALS_KEPT {
+            let mut l = line();
+            if let Some((cut, _)) = l.char_indices().nth(DENIAL_CHARS) {
+                l.truncate(cut);
+                l.push('…');
+            }
+            self.first.push(l);
+        } else {
+            self.more = self.more.saturating_add(1);
+        }
+    }
+
+    /// The log lines: one per kept denial, then "and N more" if any were only counted.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .first
+            .iter()
+            .map(|d| format!("egress denied: {d}"))
+            .collect();
+        if self.more > 0 {
+            lines.push(format!("egress denied: and {} more", self.more));
+        }
+        lines
+    }
+}
+
 /// The `wasi:http` hook that enforces the egress policy for one store.
 pub struct EgressHooks {
     /// The policy whose allow-list and timeout cap apply.
     pub policy: Arc<Policy>,
     /// Denied destinations, for the host's log and for tests.
-    pub denied: Arc<Mutex<Vec<String>>>,
+    pub denied: Arc<Mutex<Denials>>,
     /// Requests sent whose response has not arrived yet.
     pub in_flight: Arc<AtomicUsize>,
     /// Where admitted requests go: the runtime's connection pool and rate-limit pacing.
@@ -302,7 +368,7 @@ impl EgressHooks {
     ) -> Option<(String, RequestOptions)> {
         let Some(origin) = self.policy.allowed_origin(uri) else {
             if let Ok(mut d) = self.denied.lock() {
-                d.push(format!("{method} {}", redact_uri(uri)));
+                d.record(|| format!("{method} {}", redact_uri(uri)));
             }
             return None;
         };
@@ -417,223 +483,5 @@ fn is_loopback(host: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn webhook_tokens_are_found_and_hidden() {
-        let url = "https://discord.com/api/webhooks/123456789012345678/abc-DEF_ghi?wait=true";
-        assert_eq!(webhook_token(url), Some("abc-DEF_ghi"));
-        assert_eq!(
-            redact_webhook(url),
-            "https://discord.com/api/webhooks/123456789012345678/***?wait=true"
-        );
-        assert_eq!(webhook_token("https://discord.com/api/v10/users/@me"), None);
-        let uri: http::Uri = url.parse().unwrap();
-        assert_eq!(
-            redact_uri(&uri),
-            "https://discord.com/api/webhooks/123456789012345678/***"
-        );
-    }
-
-    #[test]
-    fn allows_only_the_api_base_host_and_port() {
-        let p = Policy::for_api_base("https://discord.com/api/v10").unwrap();
-        assert!(p.allows(&"https://discord.com/api/v10/users/@me".parse().unwrap()));
-        assert!(p.allows(&"https://DISCORD.com:443/x".parse().unwrap()));
-        assert!(!p.allows(&"https://discord.com:8443/x".parse().unwrap()));
-        assert!(!p.allows(&"http://discord.com/x".parse().unwrap()));
-        assert!(
-            !p.allows(&"http://discord.com:443/x".parse().unwrap()),
-            "plain HTTP to the TLS port would send the token unencrypted"
-        );
-        assert!(!p.allows(&"https://evil.example/x".parse().unwrap()));
-        assert!(!p.allows(&"https://discord.com.evil.example/x".parse().unwrap()));
-        assert!(!p.allows(&"/relative".parse().unwrap()));
-    }
-
-    #[test]
-    fn plain_http_is_refused_except_to_loopback() {
-        for ok in [
-            "http://127.0.0.1:5000/api/v10",
-            "http://127.8.9.10/",
-            "http://localhost:8765/api/v10",
-            "http://[::1]:8765/api/v10",
-            "https://discord.com/api/v10",
-        ] {
-            assert!(Policy::for_api_base(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://discord.com/api/v10",
-            "http://10.0.0.5:8080/",
-            "HTTP://proxy.example/",
-        ] {
-            let e = Policy::for_api_base(bad).unwrap_err();
-            assert!(
-                e.contains("unencrypted") && e.contains("https://"),
-                "{bad}: {e}"
-            );
-        }
-    }
-
-    #[test]
-    fn urls_with_user_info_are_refused_without_echoing_it() {
-        for bad in [
-            "https://user:hunter2@discord.com/api/v10",
-            "https://evil.example@discord.com/",
-            "http://x@127.0.0.1:5000/",
-        ] {
-            let e = Policy::for_api_base(bad).unwrap_err();
-            assert!(e.contains("user name or password"), "{bad}: {e}");
-            assert!(!e.contains("hunter2") && !e.contains("evil.example"), "{e}");
-        }
-        let mut p = Policy::default();
-        assert!(p.allow_url("https://a:b@hooks.example.com/").is_err());
-        assert!(p.allowed_origins.is_empty());
-    }
-
-    #[test]
-    fn denied_requests_are_logged_without_user_info_or_query() {
-        let uri: http::Uri = "https://user:pw@evil.example:8443/x?token=abc"
-            .parse()
-            .unwrap();
-        assert_eq!(redact_uri(&uri), "https://evil.example:8443/x");
-    }
-
-    #[test]
-    fn loopback_base_allows_that_port_only() {
-        let mut p = Policy::for_api_base("http://127.0.0.1:5000/api/v10").unwrap();
-        assert!(p.allows(&"http://127.0.0.1:5000/api/v10/x".parse().unwrap()));
-        assert!(!p.allows(&"http://127.0.0.1:5001/".parse().unwrap()));
-        assert!(!p.allows(&"https://127.0.0.1:5000/".parse().unwrap()));
-        p.allow_url("https://hooks.example.com").unwrap();
-        assert!(p.allows(&"https://hooks.example.com/a".parse().unwrap()));
-        assert!(p.allow_url("ftp://x").is_err());
-    }
-
-    #[test]
-    fn waiting_earns_fuel_back_up_to_the_budget() {
-        let p = Policy {
-            cpu_budget: Duration::from_millis(50),
-            cpu_refill: Duration::from_millis(100),
-            ..Policy::default()
-        };
-        assert_eq!(p.fuel_earned(Duration::from_secs(1)), 100 * FUEL_PER_MS);
-        assert_eq!(p.fuel_earned(Duration::from_millis(10)), FUEL_PER_MS);
-        assert_eq!(p.fuel_earned(MIN_EARNING_WAIT), FUEL_PER_MS / 10);
-        assert_eq!(
-            p.fuel_earned(Duration::from_micros(999)),
-            0,
-            "a short host call is work, not a wait"
-        );
-        assert_eq!(p.refilled(10, 20), 30);
-        assert_eq!(
-            p.refilled(40 * FUEL_PER_MS, 20 * FUEL_PER_MS),
-            50 * FUEL_PER_MS
-        );
-        let none = Policy {
-            cpu_refill: Duration::ZERO,
-            ..p
-        };
-        assert_eq!(none.fuel_earned(Duration::from_secs(3600)), 0);
-    }
-
-    #[test]
-    fn call_bounds_add_a_delivery_per_step_and_the_slack() {
-        let p = Policy {
-            slack: Duration::from_secs(10),
-            ..Policy::default()
-        };
-        let d = Duration::from_secs(30);
-        assert_eq!(p.call_bound(Duration::ZERO, 1, d), Duration::from_secs(40));
-        assert_eq!(
-            p.call_bound(Duration::from_secs(600), 3, d),
-            Duration::from_secs(700)
-        );
-        assert_eq!(p.call_bound(Duration::MAX, 3, d), Duration::MAX);
-    }
-
-    #[test]
-    fn cpu_budget_as_fuel() {
-        let p = Policy {
-            cpu_budget: Duration::from_millis(250),
-            ..Policy::default()
-        };
-        assert_eq!(p.cpu_fuel(), 250 * FUEL_PER_MS);
-    }
-
-    #[test]
-    fn the_hook_denies_and_records_or_caps_the_timeouts() {
-        let hooks = EgressHooks {
-            policy: Arc::new(Policy {
-                max_request_timeout: Duration::from_secs(30),
-                ..Policy::for_api_base("https://discord.com/api/v10").unwrap()
-            }),
-            denied: Arc::default(),
-            in_flight: Arc::default(),
-            net: Arc::default(),
-        };
-        let get = http::Method::GET;
-        let evil: http::Uri = "https://evil.example/x?token=abc".parse().unwrap();
-        assert!(hooks.admit(&get, &evil, None).is_none());
-        assert_eq!(
-            *hooks.denied.lock().unwrap(),
-            ["GET https://evil.example/x"],
-            "recorded without the query"
-        );
-        let ok: http::Uri = "https://discord.com/api/v10/users/@me".parse().unwrap();
-        let asked = RequestOptions {
-            connect_timeout: Some(Duration::from_secs(5)),
-            first_byte_timeout: Some(Duration::from_secs(600)),
-            between_bytes_timeout: None,
-        };
-        let (origin, o) = hooks.admit(&get, &ok, Some(asked)).expect("allowed");
-        assert_eq!(origin, "https://discord.com:443");
-        assert_eq!(o.connect_timeout, Some(Duration::from_secs(5)));
-        assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(30)));
-        assert_eq!(o.between_bytes_timeout, Some(Duration::from_secs(30)));
-        let (_, o) = hooks.admit(&get, &ok, None).expect("allowed");
-        assert_eq!(o.connect_timeout, Some(Duration::from_secs(30)));
-        assert_eq!(
-            hooks.denied.lock().unwrap().len(),
-            1,
-            "allowed requests are not recorded"
-        );
-    }
-
-    #[test]
-    fn requests_in_flight_are_capped_and_released_when_dropped() {
-        let count = Arc::new(AtomicUsize::new(0));
-        let a = InFlight::start(&count, 2).expect("first");
-        let b = InFlight::start(&count, 2).expect("second");
-        assert!(
-            InFlight::start(&count, 2).is_none(),
-            "a third waits for none"
-        );
-        drop(a);
-        let c = InFlight::start(&count, 2).expect("a slot was freed");
-        drop((b, c));
-        assert_eq!(count.load(Ordering::Acquire), 0);
-    }
-
-    #[test]
-    fn origins_fill_in_default_ports_and_reject_other_schemes() {
-        assert_eq!(
-            origin_of("https://Discord.com/api").as_deref(),
-            Some("https://discord.com:443")
-        );
-        assert_eq!(origin_of("http://h/").as_deref(), Some("http://h:80"));
-        assert_eq!(origin_of("http://h:8080").as_deref(), Some("http://h:8080"));
-        assert_eq!(origin_of("ftp://h/"), None);
-        assert_eq!(origin_of("not a url"), None);
-        assert!(Policy::for_api_base("ftp://h/").is_err());
-        let mut p = Policy::default();
-        p.allow_url("https://a.example").unwrap();
-        p.allow_url("https://a.example/other/path").unwrap();
-        assert_eq!(
-            p.allowed_origins,
-            ["https://a.example:443"],
-            "no duplicates"
-        );
-    }
-}
+#[path = "policy_tests.rs"]
+mod tests;

@@ -29,6 +29,8 @@ pub struct HostState {
     pub(super) limits: StoreLimits,
     /// Tells the epoch ticker when this call's guest runs wasm.
     pub(super) in_wasm: super::ticker::InWasm,
+    /// Set by the epoch callback when it makes the guest yield, for the CPU meter.
+    pub(super) yielded: bool,
 }
 
 impl HostState {
@@ -47,6 +49,7 @@ impl HostState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .max_random_size(crate::policy::MAX_RANDOM_BYTES)
             .build();
         let policy = cfg.policy.clone();
         let mut http = WasiHttpCtx::new();
@@ -69,6 +72,7 @@ impl HostState {
                 .trap_on_grow_failure(true)
                 .build(),
             in_wasm,
+            yielded: false,
         }
     }
 }

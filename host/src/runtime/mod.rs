@@ -14,27 +14,30 @@ mod cache;
 mod engine_config;
 mod imports;
 mod lifecycle;
+mod meter;
 mod pipe;
+mod redact;
 mod ticker;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::Linker;
-use wasmtime::{CallHook, Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
+use wasmtime::{Engine, InstanceAllocationStrategy, Store, UpdateDeadline};
 
 use imports::HostState;
 use pipe::LogPipe;
+use redact::Redact;
 
 use crate::bindings::types::{AlertError, Answer, Message, Params, PostReceipt};
 use crate::bindings::{ExceptionInfo, Flavor, FlavorPre, RunContext};
 use crate::CheckReport;
 
 use crate::error::CallError;
-use crate::policy::Policy;
+use crate::policy::{Denials, Policy};
 use crate::secrets::Redactor;
 
 /// The Discord flavor built from `guest/`, embedded at build time.
@@ -89,6 +92,9 @@ fn release_pages(data: &'static [u8]) {
 
 /// Lines of guest output kept for [`Runtime::take_guest_log`].
 const GUEST_LOG_LINES: usize = 1000;
+/// Bytes of guest output kept for [`Runtime::take_guest_log`] (a line may be as long as a
+/// pipe's whole output).
+const GUEST_LOG_BYTES: usize = 1 << 20;
 /// Bytes of stdout and of stderr kept per call.
 const GUEST_PIPE_BYTES: usize = 64 << 10;
 
@@ -330,7 +336,7 @@ impl Runtime {
 
     /// Instantiate the component in a fresh sandboxed store, run one export with it under
     /// `deadline`, and keep what the guest printed.
-    async fn call<R>(
+    async fn call<R: Redact>(
         &self,
         cfg: &CallConfig,
         deadline: Duration,
@@ -358,32 +364,39 @@ impl Runtime {
         store
             .set_fuel(cfg.policy.cpu_fuel())
             .map_err(|e| CallError::Sandbox(format!("cannot meter the call: {e}")))?;
-        meter_cpu(&mut store, cfg.policy.clone());
-        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        let blocked = Arc::new(meter::BlockedClock::default());
+        meter::meter_cpu(&mut store, cfg.policy.clone(), blocked.clone());
+        store.epoch_deadline_callback(|mut ctx| {
+            ctx.data_mut().yielded = true;
+            Ok(UpdateDeadline::Yield(1))
+        });
         let run = async {
             let flavor = self.pre.instantiate_async(&mut store).await?;
             export(&flavor, &mut store).await
         };
-        let outcome = tokio::time::timeout(deadline, run).await;
+        let outcome = tokio::time::timeout(deadline, meter::Metered::new(run, blocked)).await;
         let redactor = Redactor::new(cfg.secrets.values());
         self.keep_guest_log(&redactor, &[&stdout, &stderr], &denied);
         match outcome {
             Err(_) => Err(CallError::Deadline(deadline)),
             Ok(Err(trap)) => Err(CallError::Sandbox(redactor.redact(&trap_reason(&trap)))),
-            Ok(Ok(Err(e))) => Err(CallError::Alert(e)),
-            Ok(Ok(Ok(r))) => Ok(r),
+            Ok(Ok(Err(e))) => Err(CallError::Alert(e.redact(&redactor))),
+            Ok(Ok(Ok(r))) => Ok(r.redact(&redactor)),
         }
     }
 
-    /// Add one line of the host's own to the guest log (a step that failed after the answer).
-    fn note(&self, line: &str) {
+    /// Add one line of the host's own to the guest log (a step that failed after the answer),
+    /// with the call's secrets redacted.
+    fn note(&self, cfg: &CallConfig, line: &str) {
+        let line = Redactor::new(cfg.secrets.values()).redact(line);
         if let Ok(mut log) = self.guest_log.lock() {
-            log.push(line.to_string());
+            log.push(line);
+            cap_log(&mut log);
         }
     }
 
     /// Append a call's output and egress denials to the guest log, redacted and capped.
-    fn keep_guest_log(&self, redactor: &Redactor, pipes: &[&LogPipe], denied: &Mutex<Vec<String>>) {
+    fn keep_guest_log(&self, redactor: &Redactor, pipes: &[&LogPipe], denied: &Mutex<Denials>) {
         let Ok(mut log) = self.guest_log.lock() else {
             return;
         };
@@ -398,13 +411,28 @@ impl Runtime {
                 ));
             }
         }
-        for d in denied.lock().map(|d| d.clone()).unwrap_or_default() {
-            log.push(format!("egress denied: {d}"));
+        if let Ok(d) = denied.lock() {
+            log.extend(d.lines());
         }
-        // A long-lived embedder may never drain the log: keep only the newest lines.
-        let excess = log.len().saturating_sub(GUEST_LOG_LINES);
-        log.drain(..excess);
+        cap_log(&mut log);
     }
+}
+
+/// Keep only the newest lines of `log` that fit [`GUEST_LOG_LINES`] and [`GUEST_LOG_BYTES`]:
+/// a long-lived embedder may never drain it.
+fn cap_log(log: &mut Vec<String>) {
+    let mut bytes = 0usize;
+    let kept = log
+        .iter()
+        .rev()
+        .take(GUEST_LOG_LINES)
+        .take_while(|l| {
+            bytes += l.len();
+            bytes <= GUEST_LOG_BYTES
+        })
+        .count();
+    let excess = log.len() - kept;
+    log.drain(..excess);
 }
 
 /// A call's files must fit one message (25 MiB, Discord's request limit) before they are
@@ -429,45 +457,24 @@ pub const MAX_FILE_BYTES_PER_MESSAGE: u64 = 25 << 20;
 /// the delivery deadline the guest reads from the call's settings.
 fn bound(cfg: &CallConfig, waiting: Duration, steps: u32) -> Duration {
     cfg.policy
-        .call_bound(waiting, steps, delivery_deadline(cfg))
+        .call_bound(waiting, steps, cfg.delivery_deadline())
 }
 
-/// The guest's delivery deadline: the `delivery_deadline_seconds` setting, else its default.
-fn delivery_deadline(cfg: &CallConfig) -> Duration {
-    cfg.settings
-        .get("delivery_deadline_seconds")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .unwrap_or(crate::config::DEFAULT_DELIVERY_DEADLINE)
-}
+/// The guest's bound on one delivery when `delivery_deadline_seconds` is not set (the WIT's
+/// default).
+pub const DEFAULT_DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Tell the epoch ticker when the guest runs wasm (it ticks only then), and let waiting earn
-/// CPU back: on each return from a host call, add the fuel the time spent in it earned
-/// ([`Policy::fuel_earned`]), never above the budget. A guest that spins without waiting earns
-/// nothing and is stopped when its budget is spent.
-fn meter_cpu(store: &mut Store<HostState>, policy: Arc<Policy>) {
-    let mut entered: Option<Instant> = None;
-    store.call_hook(move |mut ctx, hook| {
-        match hook {
-            CallHook::CallingWasm => ctx.data_mut().in_wasm.enter(),
-            CallHook::ReturningFromWasm => ctx.data_mut().in_wasm.leave(),
-            CallHook::CallingHost => {
-                ctx.data_mut().in_wasm.leave();
-                entered = Some(Instant::now());
-            }
-            CallHook::ReturningFromHost => {
-                ctx.data_mut().in_wasm.enter();
-                if let Some(t) = entered.take() {
-                    let earned = policy.fuel_earned(t.elapsed());
-                    if earned > 0 && !policy.cpu_refill.is_zero() {
-                        let left = ctx.get_fuel()?;
-                        ctx.set_fuel(policy.refilled(left, earned))?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    });
+impl CallConfig {
+    /// The bound the guest puts on one delivery: the `delivery_deadline_seconds` setting it
+    /// reads (the configuration validated it when it was written), else its default. The host
+    /// derives every call's wall-clock bound from it, so it reads the same setting.
+    pub fn delivery_deadline(&self) -> Duration {
+        self.settings
+            .get("delivery_deadline_seconds")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(DEFAULT_DELIVERY_DEADLINE)
+    }
 }
 
 /// Why the sandbox stopped the guest, in words.
@@ -538,6 +545,23 @@ mod tests {
         // The next run maps the file (only the code that runs is paged in) instead of copying.
         assert_eq!(load().unwrap().1, CodeSource::Cache);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_guest_log_keeps_the_newest_lines_within_its_line_and_byte_caps() {
+        let mut log: Vec<String> = (0..5000).map(|i| format!("line {i}")).collect();
+        cap_log(&mut log);
+        assert_eq!(log.len(), GUEST_LOG_LINES);
+        assert_eq!(log.last().map(String::as_str), Some("line 4999"));
+        // Long lines: the byte cap binds first.
+        let mut log: Vec<String> = (0..100)
+            .map(|i| format!("{i:03}{}", "x".repeat(60 << 10)))
+            .collect();
+        cap_log(&mut log);
+        let bytes: usize = log.iter().map(String::len).sum();
+        assert!(bytes <= GUEST_LOG_BYTES, "{bytes}");
+        assert_eq!(log.len(), GUEST_LOG_BYTES / ((60 << 10) + 3));
+        assert!(log.last().is_some_and(|l| l.starts_with("099")));
     }
 
     /// Set for the child that runs [`a_pool_that_cannot_be_reserved_says_what_to_do`] under a

@@ -2,9 +2,12 @@
 //! `egress URL` (an HTTP request), `alloc MIB` (allocate and touch memory), `loop` (spin
 //! forever), `naps N` (wait 25 ms N times), `work-naps N` (wait 5 ms, then work, N times),
 //! `spin-host` (spin calling the host), `flood KIB` (write KiB of stderr), `hoard-headers`
-//! (keep creating header sets), `parallel N URL` (N requests at once), `big-header KIB` (one oversized header set), `file PATH` (read a
-//! file), `env` (read the environment), `print-token` (reveal the token and print it), `ok`
-//! (succeed). Only built for wasm32-wasip2, by tests/build.rs.
+//! (keep creating header sets), `parallel N URL` (N requests at once), `big-header KIB` (one
+//! oversized header set), `deny-flood KIB` (denied requests with KiB-long paths, forever),
+//! `random-loop KIB` (random bytes, KiB a call, forever), `file PATH` (read a file), `env`
+//! (read the environment), `print-token` (reveal the token and print it), `error-token` (fail
+//! with the token in the error), `ok` (succeed). Only built for wasm32-wasip2, by
+//! tests/build.rs.
 
 #[cfg(target_arch = "wasm32")]
 mod component {
@@ -278,6 +281,50 @@ mod component {
                     println!("the token is {token}");
                     eprintln!("stderr also has {token}");
                     Ok(receipt("printed".into()))
+                }
+                "deny-flood" => {
+                    // Requests the policy denies, as fast as the host answers them, each with
+                    // a path of KiB (at most 63: a URI holds 65,534 bytes): the host must
+                    // count them, not keep them.
+                    use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+                    let kib: usize = arg.parse().unwrap_or(63);
+                    let path = format!("/{}", "a".repeat(kib << 10));
+                    loop {
+                        let req = OutgoingRequest::new(Fields::new());
+                        let _ = req.set_scheme(Some(&Scheme::Https));
+                        let _ = req.set_authority(Some("x.invalid"));
+                        req.set_path_with_query(Some(&path)).map_err(|()| {
+                            AlertError::InvalidInput(format!("a {kib} KiB path was refused"))
+                        })?;
+                        let _ =
+                            std::hint::black_box(wasip2::http::outgoing_handler::handle(req, None));
+                    }
+                }
+                "random-loop" => {
+                    // Host calls that compute (random bytes, KiB each) and never wait: the
+                    // host's work must be charged, and a huge request refused.
+                    let kib: u64 = arg.parse().unwrap_or(16 << 10);
+                    loop {
+                        std::hint::black_box(wasip2::random::random::get_random_bytes(kib << 10));
+                    }
+                }
+                "error-token" => {
+                    // The token in an error, which reaches the embedder.
+                    use wasmcloud::secrets::{reveal, store};
+                    let secret = store::get("discord_token")
+                        .map_err(|e| AlertError::InvalidConfig(format!("{e:?}")))?;
+                    let store::SecretValue::String(token) = reveal::reveal(&secret) else {
+                        return Err(AlertError::InvalidConfig("bytes".into()));
+                    };
+                    Err(AlertError::Incomplete(
+                        alerter::core::types::IncompletePost {
+                            channel_id: token.clone(),
+                            message_ids: vec![token.clone()],
+                            parts: 2,
+                            reason: format!("the token is {token}"),
+                            retry_after_ms: None,
+                        },
+                    ))
                 }
                 other => Err(AlertError::InvalidInput(format!("unknown command {other}"))),
             }
