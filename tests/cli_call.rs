@@ -140,17 +140,48 @@ async fn errors_are_typed_with_their_fields_and_exit_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_off_the_policy_is_denied_and_logged_and_never_sent() {
+    // The hostile component asks for a host the policy does not allow (another server on
+    // this machine): the request is denied, the denial logged, and nothing reaches it.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let other = Emulator::start(Options::default()).await.unwrap();
+    let home = scratch("call-egress");
+    let target = format!("{}/users/@me", other.base_url());
+    let request =
+        json!({"verb": "post", "config": config(&emu), "message": format!("egress {target}")});
+    let o = run_async(
+        &home,
+        &["--component", env!("SANDBOX_COMPONENT"), "call"],
+        Some(&request.to_string()),
+    )
+    .await;
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).expect("stdout is JSON");
+    assert_eq!(v["error"]["kind"], "transport", "{all}");
+    assert_eq!(o.status.code(), Some(3), "{all}");
+    assert!(
+        stderr(&o).contains(&format!("egress denied: GET {target}")),
+        "{all}"
+    );
+    assert!(other.requests().is_empty(), "the denied request was sent");
+    // The same call to the API base is let through, so the denial was the policy's.
+    let allowed = format!("{}/users/@me", emu.base_url());
+    let request =
+        json!({"verb": "post", "config": config(&emu), "message": format!("egress {allowed}")});
+    let o = run_async(
+        &home,
+        &["--component", env!("SANDBOX_COMPONENT"), "call"],
+        Some(&request.to_string()),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(!emu.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_api_base_off_the_policy_is_refused_before_anything_is_sent() {
     let emu = Emulator::start(Options::default()).await.unwrap();
     let home = scratch("call-denied");
-    let request = json!({
-        "verb": "post", "config": config(&emu),
-        "message": {"title": "plot", "images": ["https://evil.example/x.png"]},
-    });
-    // An image URL is only referenced, never fetched by the component: the post goes through.
-    let (code, _, all) = call(&home, &request).await;
-    assert_eq!(code, 0, "{all}");
-    let sent = emu.requests().len();
     // Plain http to a host that is not loopback is refused before anything is sent.
     let mut cfg = config(&emu);
     cfg["api_base_url"] = json!("http://10.255.255.1:9/api/v10");
@@ -168,7 +199,46 @@ async fn an_api_base_off_the_policy_is_refused_before_anything_is_sent() {
             .contains("api_base_url"),
         "{all}"
     );
-    assert_eq!(emu.requests().len(), sent);
+    assert!(emu.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ask_whose_caller_is_already_gone_posts_nothing() {
+    // stdin is closed before the ask starts: nothing is posted, no reaction, no ping, and
+    // the result says why.
+    let emu = Emulator::start(Options::default()).await.unwrap();
+    let home = scratch("call-gone");
+    let request = json!({
+        "verb": "ask", "config": config(&emu), "message": {"title": "Deploy?"},
+        "params": {"ask": {"timeout_seconds": 60}},
+    });
+    let o = run_async(
+        &home,
+        &["call", "--stop-on-eof"],
+        Some(&format!("{request}\n")),
+    )
+    .await;
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).expect("JSON");
+    assert_eq!(v["error"]["kind"], "cancelled", "{all}");
+    assert_eq!(v["error"]["reason"], "the caller went away", "{all}");
+    assert_eq!(v["error"]["question"], Value::Null, "{all}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("before its question was posted")),
+        "{all}"
+    );
+    assert!(
+        emu.messages(&emu.default_channel_id()).is_empty(),
+        "a question was posted for a caller already gone"
+    );
+    let writes: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

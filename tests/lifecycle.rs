@@ -511,3 +511,29 @@ async fn a_slow_discord_still_lets_the_guest_report_its_outcome() {
         "the slow edit landed: {q}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_that_came_before_the_ask_posts_nothing() {
+    // The caller is gone before the ask starts (its cancel is ready): nothing is sent, and
+    // the error says no question was posted.
+    let emu = emulator().await;
+    let cfg = call_config(&emu);
+    let rt = runtime();
+    let params = ask_params(AskSettings::default());
+    let question = Message::Text("Deploy?".into());
+    let r = rt
+        .ask_until(&cfg, &question, &params, Duration::from_secs(60), async {
+            "the caller went away".to_string()
+        })
+        .await;
+    match r {
+        Err(e @ alerter_host::CallError::Cancelled { question: None, .. }) => {
+            assert!(
+                e.to_string().contains("before its question was posted"),
+                "{e}"
+            );
+        }
+        other => panic!("expected a cancel with nothing posted: {other:?}"),
+    }
+    assert!(emu.requests().is_empty(), "{:?}", emu.requests());
+}

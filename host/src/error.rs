@@ -26,7 +26,7 @@ pub enum CallError {
     Deadline(Duration),
     /// The caller cancelled an ask ([`crate::Runtime::ask_until`]); the question was marked
     /// as cancelled (`marked`), or marking it failed.
-    #[error("the ask was cancelled ({reason}){}", if *.marked { "" } else { "; the question could not be marked as cancelled" })]
+    #[error("{}", cancelled_text(.reason, .question.is_some(), *.marked))]
     Cancelled {
         /// Why, as the caller said (for example "interrupted").
         reason: String,
@@ -74,6 +74,17 @@ pub enum SecretError {
         /// What the OS said.
         source: std::io::Error,
     },
+}
+
+/// The line for [`CallError::Cancelled`].
+fn cancelled_text(reason: &str, posted: bool, marked: bool) -> String {
+    match (posted, marked) {
+        (false, _) => format!("the ask was cancelled before its question was posted ({reason})"),
+        (true, true) => format!("the ask was cancelled ({reason})"),
+        (true, false) => format!(
+            "the ask was cancelled ({reason}); the question could not be marked as cancelled"
+        ),
+    }
 }
 
 /// One line a person can act on, for an error the flavor reported.

@@ -315,6 +315,9 @@ async fn run(
                 if !a.stop_on_eof {
                     return stop.await.reason().to_string();
                 }
+                if stdin_is_closed_now() {
+                    return CALLER_GONE.to_string();
+                }
                 // A signal that comes with the EOF wins (Ctrl-C in a shell pipeline reaches
                 // the caller and this process together), and one after it still ends the
                 // process while the question is marked.
@@ -404,6 +407,33 @@ fn strings_in(v: &Value, out: &mut Vec<String>) {
         Value::Object(m) => m.values().for_each(|x| strings_in(x, out)),
         _ => {}
     }
+}
+
+/// Whether stdin has already reached its end, without waiting: poll(2) with no timeout says
+/// it can be read, and a read then finds nothing (bytes after the request are discarded, as
+/// [`stdin_closed`] does). A caller still writing is still there: past 64 KiB of them, the
+/// answer is no, and [`stdin_closed`] watches on.
+fn stdin_is_closed_now() -> bool {
+    for _ in 0..256 {
+        let mut fd = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, a zero timeout.
+        if unsafe { libc::poll(&mut fd, 1, 0) } != 1 {
+            return false; // nothing to read yet: the caller is still there
+        }
+        if fd.revents & (libc::POLLIN | libc::POLLHUP) == 0 {
+            return fd.revents & libc::POLLNVAL != 0;
+        }
+        let mut sink = [0u8; 256];
+        match std::io::stdin().read(&mut sink) {
+            Ok(0) | Err(_) => return true,
+            Ok(_) => {}
+        }
+    }
+    false
 }
 
 /// Resolves once stdin reaches its end (the caller closed it, or died).

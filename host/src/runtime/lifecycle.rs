@@ -24,6 +24,18 @@ const MIN_SLICE: Duration = Duration::from_secs(5);
 /// within seconds (GitHub Actions after 7.5 s), so this must finish well before.
 pub const CANCEL_MARK_BOUND: Duration = Duration::from_secs(5);
 
+/// Whether an ask still open after `elapsed` has outlived what a flavor that times out by
+/// itself can take: the timeout, a whole slice more (Discord's clock may run behind this
+/// machine's), and a delivery for each of the two rounds that may run past them (the last
+/// round of a slice, and the look that finds the timeout). A large delivery deadline makes a
+/// slow last round take long, and it must end as timed out, not as a host deadline.
+fn overdue(elapsed: Duration, timeout: Duration, delivery: Duration) -> bool {
+    elapsed
+        > timeout
+            .saturating_add(WAIT_SLICE)
+            .saturating_add(delivery.saturating_mul(2))
+}
+
 impl Runtime {
     /// Post the question, or with `ask.key` find the one already asked (see the WIT's
     /// `open`). One delivery.
@@ -82,8 +94,9 @@ impl Runtime {
     /// `ask` in steps: open, wait (in slices) until decided or `timeout`, close. When `cancel`
     /// resolves first, the wait stops at once, the question is edited to say it was cancelled
     /// (with the reason `cancel` gives, bounded by [`CANCEL_MARK_BOUND`]) and the result is
-    /// [`CallError::Cancelled`]. A question being posted is never abandoned half-way: a cancel
-    /// during `open` takes effect when it returns.
+    /// [`CallError::Cancelled`]. A `cancel` that is ready before anything is sent ends the ask
+    /// with nothing posted (`question: None`). A question being posted is never abandoned
+    /// half-way: a cancel during `open` takes effect when it returns.
     pub async fn ask_until(
         &self,
         cfg: &CallConfig,
@@ -93,6 +106,16 @@ impl Runtime {
         cancel: impl Future<Output = String>,
     ) -> Result<Answer, CallError> {
         let mut cancel = pin!(cancel);
+        // A caller that is gone already gets nothing posted: no question, no reactions, no
+        // pings to mark cancelled a moment later.
+        let mut now = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(reason) = cancel.as_mut().poll(&mut now) {
+            return Err(CallError::Cancelled {
+                reason,
+                question: None,
+                marked: false,
+            });
+        }
         let mut opening = pin!(self.open(cfg, question, params));
         let (opened, stop) = tokio::select! {
             biased;
@@ -101,7 +124,7 @@ impl Runtime {
                 Ok(o) => (o, Some(r)),
                 Err(e) => {
                     // Nothing to mark; the caller still learns it was cancelled.
-                    self.note(&format!("warning: posting the question failed after the cancel: {e}"));
+                    self.note(cfg, &format!("warning: posting the question failed after the cancel: {e}"));
                     return Err(CallError::Cancelled { reason: r, question: None, marked: false });
                 }
             },
@@ -135,13 +158,16 @@ impl Runtime {
                         r = self.close(cfg, &q, params, &closing) => r.map_err(|e| e.to_string()),
                     };
                     if let Err(e) = marked {
-                        self.note(&format!(
-                            "warning: could not mark the question with its outcome: {e}"
-                        ));
+                        self.note(
+                            cfg,
+                            &format!("warning: could not mark the question with its outcome: {e}"),
+                        );
                     }
                     return Ok(answer);
                 }
-                WaitStatus::Open(_) if started.elapsed() > timeout.saturating_add(WAIT_SLICE) => {
+                WaitStatus::Open(_)
+                    if overdue(started.elapsed(), timeout, cfg.delivery_deadline()) =>
+                {
                     // The guest times out by itself; this only stops a flavor that never does.
                     return Err(CallError::Deadline(started.elapsed()));
                 }
@@ -167,13 +193,14 @@ impl Runtime {
         {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                self.note(&format!(
-                    "warning: could not mark the question as cancelled: {e}"
-                ));
+                self.note(
+                    cfg,
+                    &format!("warning: could not mark the question as cancelled: {e}"),
+                );
                 false
             }
             Err(_) => {
-                self.note(&format!(
+                self.note(cfg, &format!(
                     "warning: marking the question as cancelled took longer than {CANCEL_MARK_BOUND:?}"
                 ));
                 false
@@ -184,5 +211,23 @@ impl Runtime {
             question: Some(question),
             marked,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ask_is_overdue_only_past_its_timeout_a_slice_and_two_deliveries() {
+        let s = Duration::from_secs;
+        let (timeout, delivery) = (s(60), s(3600));
+        // A last round as slow as a one-hour delivery deadline lets it be: the guest reports
+        // the timeout on the next wait (before, this was a host deadline, exit 3).
+        assert!(!overdue(timeout + WAIT_SLICE + s(3000), timeout, delivery));
+        assert!(!overdue(timeout + WAIT_SLICE + s(7200), timeout, delivery));
+        assert!(overdue(timeout + WAIT_SLICE + s(7201), timeout, delivery));
+        assert!(overdue(timeout + WAIT_SLICE + s(61), timeout, s(30)));
+        assert!(!overdue(Duration::MAX, Duration::MAX, delivery));
     }
 }
