@@ -1,7 +1,9 @@
 //! The host side of the `alerter:core/flavor` world, generated from `wit/` by wasmtime's
 //! `bindgen!`. WASI and `wasi:http` reuse wasmtime-wasi(-http)'s types; a secret handed to the
-//! guest is a [`SecretHandle`]. Other modules name no generated path but the ones re-exported
-//! here and in the crate root ([`crate::types`], [`crate::CheckReport`], ...).
+//! guest is a [`SecretHandle`]. Only `runtime` names the generated world and its host traits
+//! (`Flavor`, `FlavorPre`, the `wasi:config` and `wasmcloud:secrets` imports); every other
+//! module uses the types re-exported in the crate root ([`crate::types`],
+//! [`crate::CheckReport`], ...).
 
 #![allow(missing_docs)] // generated code
 

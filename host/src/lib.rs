@@ -8,7 +8,9 @@
 //!
 //! # Layout
 //!
-//! Data flows one way, from configuration to a call and back as a typed result:
+//! A call goes from configuration to a [`CallConfig`], through a [`Runtime`] into the guest,
+//! and back as a typed result. No two modules use each other, directly or round a circle
+//! (`tests/shape` checks it):
 //!
 //! - `spec`: the config file format ([`config::AlerterSpec`], re-exported by `config`);
 //! - [`config`]: which source is used

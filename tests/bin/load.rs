@@ -77,12 +77,30 @@ fn random_fault(rng: &mut Rng) -> Fault {
     }
 }
 
+/// The run's shape, from the command line.
+struct Load {
+    alerts: usize,
+    concurrency: usize,
+    fault_percent: u64,
+}
+
+/// What the workers saw: per-alert latencies of the calls that worked, the failures, and the
+/// faults injected (all, and the 429s among them).
+struct Ran {
+    latencies: Vec<std::time::Duration>,
+    failures: Vec<String>,
+    injected: usize,
+    injected_429: usize,
+}
+
 #[tokio::main]
 async fn main() {
-    let alerts = arg("--alerts", 500) as usize;
-    let concurrency = arg("--concurrency", 32) as usize;
+    let load = Load {
+        alerts: arg("--alerts", 500) as usize,
+        concurrency: arg("--concurrency", 32) as usize,
+        fault_percent: arg("--fault-percent", 2),
+    };
     let channels_n = arg("--channels", 5).max(1) as usize;
-    let fault_percent = arg("--fault-percent", 2);
     let bucket_limit = arg("--bucket-limit", 5).max(1) as u32;
     let bucket_window_ms = arg("--bucket-window-ms", 5_000).max(1);
     let global_limit = arg("--global-limit", 50).max(1) as u32;
@@ -116,6 +134,7 @@ async fn main() {
     );
     let runtime = Arc::new(Runtime::embedded().expect("component"));
 
+    let (alerts, concurrency, fault_percent) = (load.alerts, load.concurrency, load.fault_percent);
     println!(
         "load: {alerts} alerts, concurrency {concurrency}, {channels_n} channels, limiter {bucket_limit} per {bucket_window_ms} ms per channel + {global_limit}/s global, a random transient fault on {fault_percent}% of alerts"
     );
@@ -129,16 +148,34 @@ async fn main() {
         .max((alerts as u64).saturating_sub(1) * 1000 / u64::from(global_limit))
         as f64
         / 1000.0;
-    // Faults are queued as alerts start, so about `fault_percent` of requests meet one.
+    let started = Instant::now();
+    let ran = run(&load, &emu, &runtime, &cfg, &channels).await;
+    let elapsed = started.elapsed();
+    let ok = report(&load, &emu, &channels, ran, elapsed, floor_s);
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+/// Post `load.alerts` alerts from `load.concurrency` workers, round-robin over `channels`,
+/// queueing a random fault before about `load.fault_percent`% of them.
+async fn run(
+    load: &Load,
+    emu: &Emulator,
+    runtime: &Arc<Runtime>,
+    cfg: &Arc<alerter_host::CallConfig>,
+    channels: &[String],
+) -> Ran {
+    let (alerts, fault_percent) = (load.alerts, load.fault_percent);
     let injected = Arc::new(AtomicUsize::new(0));
     let injected_429 = Arc::new(AtomicUsize::new(0));
-
     let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
     let mut workers = Vec::new();
-    for worker in 0..concurrency as u64 {
-        let (runtime, cfg, next, channels) =
-            (runtime.clone(), cfg.clone(), next.clone(), channels.clone());
+    for worker in 0..load.concurrency as u64 {
+        let (runtime, cfg, next, channels) = (
+            runtime.clone(),
+            cfg.clone(),
+            next.clone(),
+            channels.to_vec(),
+        );
         let (emu, injected, injected_429) = (emu.clone(), injected.clone(), injected_429.clone());
         workers.push(tokio::spawn(async move {
             let mut rng =
@@ -175,18 +212,35 @@ async fn main() {
             (latencies, failures)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut failures = Vec::new();
+    let mut ran = Ran {
+        latencies: Vec::new(),
+        failures: Vec::new(),
+        injected: 0,
+        injected_429: 0,
+    };
     for w in workers {
         let (l, f) = w.await.expect("worker");
-        latencies.extend(l);
-        failures.extend(f);
+        ran.latencies.extend(l);
+        ran.failures.extend(f);
     }
-    let elapsed = started.elapsed();
+    ran.injected = injected.load(Ordering::Relaxed);
+    ran.injected_429 = injected_429.load(Ordering::Relaxed);
+    ran
+}
 
-    // Count what arrived: every alert exactly once.
+/// Count what arrived (every alert exactly once), print the figures, and say whether the
+/// run passed.
+fn report(
+    load: &Load,
+    emu: &Emulator,
+    channels: &[String],
+    mut ran: Ran,
+    elapsed: std::time::Duration,
+    floor_s: f64,
+) -> bool {
+    let alerts = load.alerts;
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for c in &channels {
+    for c in channels {
         for m in emu.messages(c) {
             *seen
                 .entry(m["content"].as_str().unwrap_or("").to_string())
@@ -202,6 +256,7 @@ async fn main() {
     let limited = requests.iter().filter(|r| r.status == 429).count();
     let violations = emu.violations();
 
+    let latencies = &mut ran.latencies;
     latencies.sort();
     let pct = |p: f64| {
         latencies
@@ -221,18 +276,18 @@ async fn main() {
         pct(0.99).as_secs_f64() * 1e3,
         pct(1.0).as_secs_f64() * 1e3
     );
-    let injected_429 = injected_429.load(Ordering::Relaxed);
     println!(
         "requests {} for {stored} stored messages; {} faults injected; {limited} answered 429, {} of them from the limiter",
         requests.len(),
-        injected.load(Ordering::Relaxed),
-        limited.saturating_sub(injected_429)
+        ran.injected,
+        limited.saturating_sub(ran.injected_429)
     );
     println!(
         "time {:.1} s against the limits' floor of {floor_s:.1} s: {:.2}x",
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() / floor_s.max(0.001)
     );
+    let failures = &ran.failures;
     println!("stored {stored}, missing {missing}, duplicated {duplicated}, failed calls {}, spec violations {}", failures.len(), violations.len());
     for f in failures.iter().take(5) {
         println!("  failure {f}");
@@ -253,5 +308,5 @@ async fn main() {
             "load test: FAIL"
         }
     );
-    std::process::exit(if ok { 0 } else { 1 });
+    ok
 }

@@ -2,7 +2,7 @@
 //! (`MessageCreateRequest`, draft 2020-12) plus the documented limits the spec does not encode.
 //!
 //! Shared by the end-to-end tests (`tests/common/lib.rs`) and the guest's property tests
-//! (`guest/tests/render_props.rs`, via `#[path]`), so both hold the renderer to the same rules.
+//! (`guest/tests/common/mod.rs`, via `#[path]`), so both hold the renderer to the same rules.
 //! Needs only `serde_json` and `jsonschema` (0.61).
 //!
 //! Lengths are counted in UTF-16 units without trimming: never less than Discord's own count,

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use alerter_host::config::{self, AlerterSpec};
 use alerter_host::types::{
-    AlerterMessage, AskSettings, Attachment, Message, MetadataEntry, MetadataValue, Params, Payload,
+    AlerterMessage, AskSettings, Attachment, Message, MetadataEntry, MetadataValue, Params,
+    Payload, PostReceipt,
 };
-use alerter_host::{Runtime, SecretStore};
+use alerter_host::{CallConfig, Runtime, SecretStore};
 
 use super::args::EmulatorArgs;
 use super::{output, Failure, Kind, Outcome};
@@ -66,8 +67,8 @@ pub async fn demo() -> Result<Outcome, Failure> {
         api_base_url: Some(emu.base_url()),
         ..AlerterSpec::default()
     };
-    let mut resolved = config::resolve(&spec, &SecretStore::new(&config::home()), &|_| None)?;
-    resolved.warnings.clear();
+    let resolved = config::resolve(&spec, &SecretStore::new(&config::home()), &|_| None)?;
+    let cfg = &resolved.call;
     let started = std::time::Instant::now();
     let runtime = Runtime::embedded().map_err(|e| Failure::usage(format!("{e:#}")))?;
     println!(
@@ -75,6 +76,33 @@ pub async fn demo() -> Result<Outcome, Failure> {
         alerter_host::runtime::EMBEDDED_COMPONENT.len() / 1024,
         started.elapsed()
     );
+    let receipt = post_alert(&runtime, cfg).await?;
+    post_log(&runtime, cfg).await?;
+    println!("   The channel now shows:");
+    for m in emu.messages(&receipt.channel_id) {
+        output::stored_message(&m);
+    }
+    let known = emu.messages(&receipt.channel_id).len();
+    reviewer_replies_to_the_next_message(&emu, &receipt.channel_id, known);
+    let approved = ask_for_approval(&runtime, cfg).await?;
+    if let Some(q) = emu.messages(&receipt.channel_id).get(known) {
+        println!("   The question now reads:");
+        output::stored_message(q);
+    }
+    let violations = emu.violations();
+    if violations.is_empty() && approved {
+        println!("6. Every request matched Discord's OpenAPI spec and documented limits.");
+        Ok(Outcome::Done)
+    } else {
+        Err(Failure {
+            kind: Kind::Delivery,
+            message: format!("spec violations: {violations:?}"),
+        })
+    }
+}
+
+/// Step 3: a structured alert with metadata and the loss plot it shows, uploaded with it.
+async fn post_alert(runtime: &Runtime, cfg: &CallConfig) -> Result<PostReceipt, Failure> {
     let message = Message::Structured(AlerterMessage {
         title: Some("Training run finished".into()),
         body: Some("Model `resnet50-v7` finished training. @everyone is mentioned in this text but nobody is pinged.".into()),
@@ -101,13 +129,18 @@ pub async fn demo() -> Result<Outcome, Failure> {
         ..Params::default()
     };
     let started = std::time::Instant::now();
-    let receipt = runtime.post(&resolved.call, &message, &params).await?;
+    let receipt = runtime.post(cfg, &message, &params).await?;
     println!(
         "3. Posted through the sandboxed component in {:?}: message {}",
         started.elapsed(),
         receipt.message_ids.join(", ")
     );
-    // A long training log: one message with its head and tail, and the whole log as a file.
+    Ok(receipt)
+}
+
+/// Step 4: a long training log, as one message with its head and tail and the whole log as
+/// a file.
+async fn post_log(runtime: &Runtime, cfg: &CallConfig) -> Result<(), Failure> {
     let log: String = (1..=4000)
         .map(|i| {
             format!(
@@ -124,34 +157,40 @@ pub async fn demo() -> Result<Outcome, Failure> {
         metadata: vec![],
         images: vec![],
     });
-    let log_receipt = runtime
-        .post(&resolved.call, &log_message, &Params::default())
-        .await?;
+    let receipt = runtime.post(cfg, &log_message, &Params::default()).await?;
     println!(
         "4. Posted a {} KB log as {} message with the whole log attached",
         log.len() / 1000,
-        log_receipt.message_ids.len()
+        receipt.message_ids.len()
     );
-    println!("   The channel now shows:");
-    for m in emu.messages(&receipt.channel_id) {
-        output::stored_message(&m);
-    }
-    // The approval gate: a simulated reviewer answers after a moment.
+    Ok(())
+}
+
+/// A simulated reviewer: once the channel has more than `known` messages, it replies `LGTM`
+/// to the first new one.
+fn reviewer_replies_to_the_next_message(
+    emu: &alerter_emulator::Emulator,
+    channel: &str,
+    known: usize,
+) {
     let reviewer = emu.add_user("reviewer", false);
-    let (emu2, channel) = (emu.clone(), receipt.channel_id.clone());
-    let known = emu.messages(&channel).len();
+    let (emu, channel) = (emu.clone(), channel.to_string());
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let msgs = emu2.messages(&channel);
+            let msgs = emu.messages(&channel);
             if let Some(q) = msgs.get(known) {
                 let q = q["id"].as_str().unwrap_or_default().to_string();
                 tokio::time::sleep(Duration::from_millis(700)).await;
-                emu2.say(&channel, &reviewer.id, "LGTM", Some(&q));
+                emu.say(&channel, &reviewer.id, "LGTM", Some(&q));
                 return;
             }
         }
     });
+}
+
+/// Step 5: the approval gate; prints the answer and returns whether it was approved.
+async fn ask_for_approval(runtime: &Runtime, cfg: &CallConfig) -> Result<bool, Failure> {
     let question = Message::Structured(AlerterMessage {
         title: Some("Promote resnet50-v7 to production?".into()),
         body: Some("The candidate beats production by 1.2 points.".into()),
@@ -168,12 +207,7 @@ pub async fn demo() -> Result<Outcome, Failure> {
     };
     println!("5. Asking for approval; a simulated reviewer will reply `LGTM`...");
     let answer = runtime
-        .ask(
-            &resolved.call,
-            &question,
-            &ask_params,
-            Duration::from_secs(30),
-        )
+        .ask(cfg, &question, &ask_params, Duration::from_secs(30))
         .await?;
     let who = answer
         .responder
@@ -186,18 +220,5 @@ pub async fn demo() -> Result<Outcome, Failure> {
         answer.keyword.as_deref().unwrap_or(""),
         answer.answered_at
     );
-    if let Some(q) = emu.messages(&receipt.channel_id).get(known) {
-        println!("   The question now reads:");
-        output::stored_message(q);
-    }
-    let violations = emu.violations();
-    if violations.is_empty() && answer.approved {
-        println!("6. Every request matched Discord's OpenAPI spec and documented limits.");
-        Ok(Outcome::Done)
-    } else {
-        Err(Failure {
-            kind: Kind::Delivery,
-            message: format!("spec violations: {violations:?}"),
-        })
-    }
+    Ok(answer.approved)
 }

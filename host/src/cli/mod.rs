@@ -9,7 +9,10 @@
 //! - `output`: what is printed on success;
 //! - `rpc`: `call`, one call as JSON in and out (for programs in other languages).
 //!
-//! This file is the only place where outcomes become exit codes.
+//! Exit codes are defined here ([`exit`]), and a command's outcome becomes one here
+//! (`Kind::exit_code`, `run`), with one exception: a second signal while an ask marks its
+//! question cancelled ends the process at once (`std::process::exit` in `calls::Stop` and
+//! `rpc`), with the code `calls::Stop::exit_code` gives for that signal.
 
 mod args;
 mod calls;

@@ -465,17 +465,32 @@ pub fn crate_modules(src_dir: &Path) -> Vec<(String, PathBuf)> {
         .into_iter()
         .filter_map(|f| Some((module_of(f.strip_prefix(src_dir).ok()?), f)))
         .collect();
-    let tests: Vec<String> = modules
-        .iter()
-        .flat_map(|(m, f)| {
-            test_modules(
-                m,
-                &code_only(&std::fs::read_to_string(f).unwrap_or_default()),
-            )
-        })
-        .collect();
-    modules.retain(|(m, _)| !tests.iter().any(|t| is_ancestor_or_self(t, m)));
+    let mut tests: Vec<String> = Vec::new();
+    let mut test_files: Vec<PathBuf> = Vec::new();
+    for (m, f) in &modules {
+        let src = std::fs::read_to_string(f).unwrap_or_default();
+        test_files.extend(test_module_files(f, &src));
+        tests.extend(test_modules(m, &code_only(&src)));
+    }
+    modules.retain(|(m, f)| {
+        !test_files.contains(f) && !tests.iter().any(|t| is_ancestor_or_self(t, m))
+    });
     modules
+}
+
+/// The files that `src` (the text of `file`) declares as test modules with a `#[path]`
+/// (`#[cfg(test)] #[path = "pacer_tests.rs"] mod tests;`), as paths beside `file`. Read from
+/// the source, not from [`code_only`], which blanks the path's string.
+pub fn test_module_files(file: &Path, src: &str) -> Vec<PathBuf> {
+    let dir = file.parent().unwrap_or(Path::new(""));
+    src.match_indices("#[cfg(test)]")
+        .filter_map(|(i, _)| {
+            let after = &src[i + "#[cfg(test)]".len()..];
+            let path = after.trim_start().strip_prefix("#[path = \"")?;
+            let (path, _) = path.split_once('"')?;
+            Some(dir.join(path))
+        })
+        .collect()
 }
 
 /// The modules of the crate whose sources are under `src_dir`, each with the modules it uses

@@ -114,7 +114,9 @@ fn a_circle_is_found_and_a_child_using_its_parent_is_not_one() {
 #[test]
 fn test_only_modules_are_not_in_the_graph() {
     let dir = dir_with(&[
-        ("lib.rs", "mod a;\n#[cfg(test)]\nmod fake;"),
+        ("lib.rs", "mod a;\nmod b;\n#[cfg(test)]\nmod fake;"),
+        ("b.rs", "#[cfg(test)]\n#[path = \"b_tests.rs\"]\nmod tests;"),
+        ("b_tests.rs", "use crate::a::f;"),
         (
             "a.rs",
             "pub fn f() {}\n#[cfg(test)]\nmod tests { use crate::fake; }",
@@ -124,5 +126,7 @@ fn test_only_modules_are_not_in_the_graph() {
     let graph = module_graph(&dir, &[]);
     assert!(circles(&graph).is_empty(), "{graph:?}");
     assert!(!graph.contains_key("fake"), "{graph:?}");
+    assert!(!graph.contains_key("b_tests"), "{graph:?}");
+    assert!(graph.contains_key("b"), "{graph:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
