@@ -35,7 +35,7 @@ use crate::webhooks::WebhookError;
 use crate::Inner;
 
 /// The control API prefix.
-pub const PREFIX: &str = "/_emulator";
+pub use crate::url::CONTROL_PREFIX as PREFIX;
 
 fn err(status: u16, message: impl Into<String>) -> Reply {
     let mut r = Reply::json(status, json!({ "error": message.into() }));
