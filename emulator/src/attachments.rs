@@ -130,7 +130,7 @@ pub fn file_url(origin: &str, channel_id: u64, id: u64, filename: &str) -> Strin
     }
     format!(
         "{origin}{}/files/{channel_id}/{id}/{name}",
-        crate::control::PREFIX
+        crate::url::CONTROL_PREFIX
     )
 }
 

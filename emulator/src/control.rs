@@ -29,13 +29,14 @@ use crate::faults::Fault;
 use crate::reply::Body;
 use crate::reply::Reply;
 use crate::snowflake;
+use crate::state::State;
 use crate::threads::{ThreadError, DEFAULT_AUTO_ARCHIVE};
 use crate::url;
 use crate::webhooks::WebhookError;
 use crate::Inner;
 
 /// The control API prefix.
-pub const PREFIX: &str = "/_emulator";
+pub use crate::url::CONTROL_PREFIX as PREFIX;
 
 fn err(status: u16, message: impl Into<String>) -> Reply {
     let mut r = Reply::json(status, json!({ "error": message.into() }));
@@ -72,6 +73,9 @@ pub fn handle(inner: &Inner, method: &str, path: &str, body: Result<Value, Strin
     }
 }
 
+/// A control request's method and path segments (after the prefix).
+type Route<'a> = (&'a str, &'a [&'a str]);
+
 fn run(
     inner: &Inner,
     method: &str,
@@ -83,26 +87,35 @@ fn run(
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let body = body.map_err(|e| err(400, format!("body is not JSON: {e}")))?;
     let mut st = inner.lock();
-    Ok(match (method, s.as_slice()) {
-        ("GET", ["state"]) => {
-            let bot = st.user_json(st.bot_id);
-            ok(json!({
-                "base_url": inner.base_url(),
-                "guild_id": st.guild_id.to_string(),
-                "default_channel_id": st.default_channel_id.to_string(),
-                "bot": { "id": bot["id"], "username": bot["username"] },
-                "connections": inner.connections.load(Ordering::Relaxed),
-                "latency_ms": inner.latency_ms.load(Ordering::Relaxed),
-            }))
-        }
+    let route = (method, s.as_slice());
+    if let Some(r) = guild(inner, &mut st, route, &body)? {
+        return Ok(r);
+    }
+    if let Some(r) = people(&mut st, route, &body)? {
+        return Ok(r);
+    }
+    if let Some(r) = emulator(inner, &mut st, route, &body)? {
+        return Ok(r);
+    }
+    Err(err(404, format!("no control route {method} {path}")))
+}
+
+/// The guild's routes: users, roles, channels, threads, webhooks. `None`: not one of them.
+fn guild(
+    inner: &Inner,
+    st: &mut State,
+    route: Route<'_>,
+    body: &Value,
+) -> Result<Option<Reply>, Reply> {
+    Ok(Some(match route {
         ("POST", ["users"]) => {
-            let username = str_field(&body, "username")?;
+            let username = str_field(body, "username")?;
             let bot = body.get("bot").and_then(Value::as_bool).unwrap_or(false);
             let u = st.add_user(username, bot);
             ok(json!({ "id": u.id.to_string(), "username": u.username, "bot": u.bot }))
         }
         ("POST", ["roles"]) => {
-            let name = str_field(&body, "name")?;
+            let name = str_field(body, "name")?;
             ok(json!({ "id": st.add_role(name).to_string() }))
         }
         ("PUT", ["members", uid, "roles", rid]) => {
@@ -113,7 +126,7 @@ fn run(
             done()
         }
         ("POST", ["channels"]) => {
-            let name = str_field(&body, "name")?;
+            let name = str_field(body, "name")?;
             ok(json!({ "id": st.add_channel(name).to_string() }))
         }
         ("POST", ["channels", cid, "hide"]) => {
@@ -126,7 +139,7 @@ fn run(
         }
         ("POST", ["channels", cid, "threads"]) => {
             let c = id(cid, "channel id")?;
-            let name = str_field(&body, "name")?;
+            let name = str_field(body, "name")?;
             if name.is_empty() || name.chars().count() > 100 {
                 return Err(err(400, "\"name\" must be 1-100 characters"));
             }
@@ -141,48 +154,25 @@ fn run(
         }
         ("POST", ["channels", cid, "webhooks"]) => {
             let c = id(cid, "channel id")?;
-            let name = str_field(&body, "name")?;
+            let name = str_field(body, "name")?;
             match st.add_webhook(c, name) {
                 Ok(w) => ok(json!(inner.webhook(&w))),
                 Err(WebhookError::UnknownChannel) => return Err(err(404, "unknown channel")),
                 Err(e) => return Err(err(400, e.to_string())),
             }
         }
-        ("GET", ["files", cid, aid, filename]) => {
-            let (c, a) = (id(cid, "channel id")?, id(aid, "attachment id")?);
-            let f = st
-                .files
-                .get(a)
-                .filter(|f| f.channel_id == c && f.filename == *filename)
-                .ok_or_else(|| err(404, "unknown file"))?;
-            let mut r = Reply::json(200, Value::Null);
-            r.body = Body::Raw {
-                content_type: f.content_type.as_str().into(),
-                bytes: f.bytes.to_vec(),
-            };
-            r.no_rate_limit_headers = true;
-            r
-        }
-        ("PUT", ["intent"]) => {
-            let on = body
-                .get("message_content")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| err(400, "body needs a boolean \"message_content\""))?;
-            st.message_content_intent = on;
-            done()
-        }
-        ("PUT", ["latency"]) => {
-            let ms = body
-                .get("ms")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| err(400, "body needs a non-negative integer \"ms\""))?;
-            inner.latency_ms.store(ms, Ordering::Relaxed);
-            done()
-        }
+        _ => return Ok(None),
+    }))
+}
+
+/// What people do: write (as anyone), react, and the messages as stored. `None`: not one
+/// of those routes.
+fn people(st: &mut State, route: Route<'_>, body: &Value) -> Result<Option<Reply>, Reply> {
+    Ok(Some(match route {
         ("POST", ["channels", cid, "messages"]) => {
             let c = id(cid, "channel id")?;
-            let user = id(str_field(&body, "user_id")?, "user_id")?;
-            let content = str_field(&body, "content")?;
+            let user = id(str_field(body, "user_id")?, "user_id")?;
+            let content = str_field(body, "content")?;
             let reply_to = match body.get("reply_to").and_then(Value::as_str) {
                 Some(r) => Some(id(r, "reply_to")?),
                 None => None,
@@ -208,6 +198,61 @@ fn run(
                 .ok_or_else(|| err(404, "unknown channel"))?;
             ok(Value::Array(list))
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// The emulator's own routes: its state, settings (intent, latency), uploaded files, what it
+/// recorded, and faults. `None`: not one of them.
+fn emulator(
+    inner: &Inner,
+    st: &mut State,
+    route: Route<'_>,
+    body: &Value,
+) -> Result<Option<Reply>, Reply> {
+    Ok(Some(match route {
+        ("GET", ["state"]) => {
+            let bot = st.user_json(st.bot_id);
+            ok(json!({
+                "base_url": inner.base_url(),
+                "guild_id": st.guild_id.to_string(),
+                "default_channel_id": st.default_channel_id.to_string(),
+                "bot": { "id": bot["id"], "username": bot["username"] },
+                "connections": inner.connections.load(Ordering::Relaxed),
+                "latency_ms": inner.latency_ms.load(Ordering::Relaxed),
+            }))
+        }
+        ("PUT", ["intent"]) => {
+            let on = body
+                .get("message_content")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| err(400, "body needs a boolean \"message_content\""))?;
+            st.message_content_intent = on;
+            done()
+        }
+        ("PUT", ["latency"]) => {
+            let ms = body
+                .get("ms")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| err(400, "body needs a non-negative integer \"ms\""))?;
+            inner.latency_ms.store(ms, Ordering::Relaxed);
+            done()
+        }
+        ("GET", ["files", cid, aid, filename]) => {
+            let (c, a) = (id(cid, "channel id")?, id(aid, "attachment id")?);
+            let f = st
+                .files
+                .get(a)
+                .filter(|f| f.channel_id == c && f.filename == *filename)
+                .ok_or_else(|| err(404, "unknown file"))?;
+            let mut r = Reply::json(200, Value::Null);
+            r.body = Body::Raw {
+                content_type: f.content_type.as_str().into(),
+                bytes: f.bytes.to_vec(),
+            };
+            r.no_rate_limit_headers = true;
+            r
+        }
         ("GET", ["requests"]) => {
             let mut requests: Vec<_> = st.requests.iter().cloned().collect();
             for r in &mut requests {
@@ -222,11 +267,11 @@ fn run(
         }
         ("GET", ["violations"]) => ok(json!(st.violations)),
         ("POST", ["faults"]) => {
-            let fault: Fault =
-                serde_json::from_value(body).map_err(|e| err(400, format!("not a fault: {e}")))?;
+            let fault: Fault = serde_json::from_value(body.clone())
+                .map_err(|e| err(400, format!("not a fault: {e}")))?;
             st.faults.push(fault);
             done()
         }
-        _ => return Err(err(404, format!("no control route {method} {path}"))),
-    })
+        _ => return Ok(None),
+    }))
 }

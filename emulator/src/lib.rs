@@ -46,10 +46,11 @@
 //! - `routes::guild`: `/users/@me`, a channel, a guild member.
 //! - `state`: the emulated guild (users, roles, members, channels and threads, messages,
 //!   reactions, uploaded files), the recorded requests and violations, pending faults and
-//!   rate-limit buckets, and the JSON objects Discord returns for them.
+//!   rate-limit buckets; `state::render` the JSON objects Discord returns for them,
+//!   `state::threads` starting threads, `state::webhooks` making webhooks.
 //! - `multipart`: the `multipart/form-data` parser.
 //! - `attachments`: stored attachments, their bytes (bounded) and URLs, Discord's filename rule.
-//! - `threads`: threads as channels of their own, and their `ThreadResponse` objects.
+//! - `threads`: what makes a channel a thread, and why one cannot be started.
 //! - `webhooks`: webhooks (id, token, text channel, name), their tokens, and the pseudo-user
 //!   their messages are written by.
 //! - `validate`: the compiled-in OpenAPI spec, cached schema validators, Discord's own limits,
@@ -60,7 +61,11 @@
 //! - `reply`: the answer a handler produces, and Discord's error bodies.
 //! - `mentions`: who a message pings (`<@id>`, `<@&id>`, `@everyone`, `allowed_mentions`).
 //! - `snowflake`: ids and timestamps made like Discord's.
-//! - `url`: percent-decoding of paths and queries.
+//! - `url`: percent-decoding of paths and queries; the control API's path prefix.
+//!
+//! The modules form no circle: the plain data (`threads`, `webhooks`, `attachments`,
+//! `mentions`, `faults`, `ratelimit`) and `validate`, `snowflake`, `url` are below `state`;
+//! `reply` is above `validate`; `control`, `routes` and `server` are on top.
 
 mod attachments;
 mod control;

@@ -106,48 +106,82 @@ async fn handle(
     result
 }
 
+/// A request's method, path, query and headers (names lowercased), as recorded.
+struct Head {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    content_type: Option<String>,
+}
+
+impl Head {
+    fn of(req: &Request<Incoming>) -> Head {
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let query = req.uri().query().map(str::to_string);
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .map(|(_, v)| v.clone());
+        Head {
+            method,
+            path,
+            query,
+            headers,
+            content_type,
+        }
+    }
+
+    /// The record of this request, on connection number `connection`, now.
+    fn record(
+        &self,
+        inner: &Inner,
+        connection: u64,
+        body: Option<Value>,
+        files: Vec<RecordedFile>,
+        status: u16,
+    ) -> RecordedRequest {
+        RecordedRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body,
+            content_type: self.content_type.clone(),
+            files,
+            at_ms: inner.started.elapsed().as_millis() as u64,
+            status,
+            connection,
+        }
+    }
+}
+
 /// Reads, records and answers one request.
 async fn answer(
     inner: &Inner,
     connection: u64,
     req: Request<Incoming>,
 ) -> Result<Response<EmuBody>, Dropped> {
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let content_type = headers
-        .iter()
-        .find(|(k, _)| k == "content-type")
-        .map(|(_, v)| v.clone());
-    let is_control = is_control(&path);
-    let record = |body, files, status| RecordedRequest {
-        method: method.clone(),
-        path: path.clone(),
-        query: query.clone(),
-        headers: headers.clone(),
-        body,
-        content_type: content_type.clone(),
-        files,
-        at_ms: inner.started.elapsed().as_millis() as u64,
-        status,
-        connection,
-    };
+    let head = Head::of(&req);
+    let is_control = is_control(&head.path);
     let bytes = match read_body(req.into_body()).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => {
             if !is_control {
+                let (method, path) = (&head.method, &head.path);
                 let mut s = inner.lock();
-                s.record(record(None, Vec::new(), 413));
+                s.record(head.record(inner, connection, None, Vec::new(), 413));
                 s.violation(format!(
                     "{method} {path}: request body over {MAX_BODY} bytes (25 MiB, Discord's maximum request size)"
                 ));
@@ -159,40 +193,39 @@ async fn answer(
             return Ok(to_response(Reply::error(400, 0, "400: Bad Request")));
         }
     };
-    let form = content_type
+    let form = head
+        .content_type
         .as_deref()
         .filter(|ct| multipart::is_form_data(ct) && !is_control)
         .map(|ct| multipart::parse_form(ct, &bytes));
-    let json_of = |b: &[u8]| serde_json::from_slice(b).map_err(|e| e.to_string());
-    let body: Option<Result<Value, String>> = match &form {
-        Some(Ok(f)) => f.payload_json.as_deref().map(json_of),
-        Some(Err(_)) => None,
-        None if bytes.is_empty() => None,
-        None => Some(json_of(&bytes)),
-    };
+    let body = json_body(form.as_ref(), &bytes);
 
     if is_control {
-        let reply = control::handle(inner, &method, &path, body.unwrap_or(Ok(Value::Null)));
+        let reply = control::handle(
+            inner,
+            &head.method,
+            &head.path,
+            body.unwrap_or(Ok(Value::Null)),
+        );
         return Ok(to_response(reply));
     }
 
-    let recorded_body = match (&body, &form) {
-        (Some(Ok(v)), _) => Some(v.clone()),
-        (Some(Err(_)), Some(Ok(f))) => f
-            .payload_json
-            .as_deref()
-            .map(|b| Value::String(String::from_utf8_lossy(b).into_owned())),
-        (Some(Err(_)), _) => Some(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-        (None, Some(Err(_))) => {
-            let cut = &bytes[..bytes.len().min(RECORD_UNPARSED)];
-            Some(Value::String(String::from_utf8_lossy(cut).into_owned()))
-        }
-        (None, _) => None,
-    };
-    let seq = inner
-        .lock()
-        .record(record(recorded_body, recorded_files(form.as_ref()), 0));
-    let fault = inner.lock().faults.take(&method, &path);
+    let recorded_body = recorded_body(body.as_ref(), form.as_ref(), &bytes);
+    let seq = inner.lock().record(head.record(
+        inner,
+        connection,
+        recorded_body,
+        recorded_files(form.as_ref()),
+        0,
+    ));
+    let fault = inner.lock().faults.take(&head.method, &head.path);
+    let Head {
+        method,
+        path,
+        query,
+        headers,
+        ..
+    } = head;
     let api = ApiRequest {
         method,
         path,
@@ -202,78 +235,89 @@ async fn answer(
         form,
     };
     let label = api.label();
+    let (reply, send) = reply_to(inner, &api, &label, fault).await?;
+    Ok(respond(inner, reply, &label, seq, send))
+}
+
+/// A body as JSON: `None` for no body (or a form without `payload_json`, or a broken form),
+/// `Some(Err)` for one that is not JSON. For a form, its `payload_json` part.
+fn json_body(form: Option<&Result<Form, String>>, bytes: &[u8]) -> Option<Result<Value, String>> {
+    let json_of = |b: &[u8]| serde_json::from_slice(b).map_err(|e| e.to_string());
+    match form {
+        Some(Ok(f)) => f.payload_json.as_deref().map(json_of),
+        Some(Err(_)) => None,
+        None if bytes.is_empty() => None,
+        None => Some(json_of(bytes)),
+    }
+}
+
+/// What is recorded of a body: its JSON, else its text (a broken form's only the first
+/// [`RECORD_UNPARSED`] bytes).
+fn recorded_body(
+    body: Option<&Result<Value, String>>,
+    form: Option<&Result<Form, String>>,
+    bytes: &[u8],
+) -> Option<Value> {
+    match (body, form) {
+        (Some(Ok(v)), _) => Some(v.clone()),
+        (Some(Err(_)), Some(Ok(f))) => f
+            .payload_json
+            .as_deref()
+            .map(|b| Value::String(String::from_utf8_lossy(b).into_owned())),
+        (Some(Err(_)), _) => Some(Value::String(String::from_utf8_lossy(bytes).into_owned())),
+        (None, Some(Err(_))) => {
+            let cut = &bytes[..bytes.len().min(RECORD_UNPARSED)];
+            Some(Value::String(String::from_utf8_lossy(cut).into_owned()))
+        }
+        (None, _) => None,
+    }
+}
+
+/// The answer to an API request, as `fault` (if any) makes it, and how its body goes out;
+/// `Err` to drop the connection instead.
+async fn reply_to(
+    inner: &Inner,
+    api: &ApiRequest,
+    label: &str,
+    fault: Option<FaultKind>,
+) -> Result<(Reply, Send), Dropped> {
     // How the body is sent: whole, unless a fault makes it endless or slow.
     let mut send = Send::Whole;
-    let mut reply = match fault {
-        None => routes::handle(inner, &api),
+    let reply = match fault {
+        None => routes::handle(inner, api),
         Some(FaultKind::DropConnection) => return Err(Dropped),
         Some(FaultKind::LoseResponse) => {
-            let reply = routes::handle(inner, &api);
-            check(inner, &reply, &label);
+            let reply = routes::handle(inner, api);
+            check(inner, &reply, label);
             return Err(Dropped);
         }
         Some(FaultKind::Delay { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            routes::handle(inner, &api)
+            routes::handle(inner, api)
         }
         Some(FaultKind::MalformedJson) => {
-            let reply = routes::handle(inner, &api);
-            check(inner, &reply, &label);
+            let reply = routes::handle(inner, api);
+            check(inner, &reply, label);
             truncate(reply)
         }
         Some(FaultKind::RateLimited {
             retry_after,
             global,
-        }) => {
-            let retry_after = if retry_after.is_finite() {
-                retry_after.max(0.0)
-            } else {
-                1.0
-            };
-            let after_ms = (retry_after * 1000.0).ceil() as u64;
-            let info = BucketInfo {
-                limit: ratelimit::BUCKET_LIMIT,
-                remaining: 0,
-                reset_ms: snowflake::now_ms().saturating_add(after_ms),
-                reset_after_ms: after_ms,
-                bucket: ratelimit::bucket_hash(&label),
-            };
-            let mut reply = routes::rate_limited(retry_after, global);
-            reply.headers.extend(ratelimit::headers(&info));
-            reply
-        }
+        }) => rate_limited(retry_after, global, label),
         Some(FaultKind::Oversized { bytes }) => {
             let mut body = Vec::with_capacity(bytes.max(2));
             body.push(b'"');
             body.resize(bytes.saturating_sub(1).max(1), b'a');
             body.push(b'"');
-            Reply {
-                status: 200,
-                body: Body::Raw {
-                    content_type: "application/json".into(),
-                    bytes: body,
-                },
-                headers: Vec::new(),
-                schema: None,
-                no_rate_limit_headers: false,
-            }
+            raw_json(body)
         }
         Some(FaultKind::EndlessBody) => {
             send = Send::Endless;
-            Reply {
-                status: 200,
-                body: Body::Raw {
-                    content_type: "application/json".into(),
-                    bytes: Vec::new(),
-                },
-                headers: Vec::new(),
-                schema: None,
-                no_rate_limit_headers: false,
-            }
+            raw_json(Vec::new())
         }
         Some(FaultKind::SlowBody { byte_every_ms }) => {
             send = Send::Slow(Duration::from_millis(byte_every_ms.max(1)));
-            routes::handle(inner, &api)
+            routes::handle(inner, api)
         }
         Some(FaultKind::Raw {
             status,
@@ -283,8 +327,8 @@ async fn answer(
             process,
         }) => {
             if process {
-                let reply = routes::handle(inner, &api);
-                check(inner, &reply, &label);
+                let reply = routes::handle(inner, api);
+                check(inner, &reply, label);
             }
             Reply {
                 status,
@@ -307,44 +351,92 @@ async fn answer(
             schema: None,
             no_rate_limit_headers: true,
         },
-        Some(FaultKind::Status { status, code }) => {
-            // Informational and out-of-range statuses make no sense here: 500 instead.
-            let status = if (200..=599).contains(&status) {
-                status
-            } else {
-                500
-            };
-            let message = match code {
-                Some(130_000) => {
-                    "API resource is currently overloaded. Try again later".to_string()
-                }
-                _ => status_message(status),
-            };
-            Reply::error(status, code.unwrap_or(0), &message)
-        }
+        Some(FaultKind::Status { status, code }) => status_error(status, code),
     };
+    Ok((reply, send))
+}
+
+/// An injected 429: Discord's body and `Retry-After`, and rate-limit headers saying the
+/// bucket is empty until then.
+fn rate_limited(retry_after: f64, global: bool, label: &str) -> Reply {
+    let retry_after = if retry_after.is_finite() {
+        retry_after.max(0.0)
+    } else {
+        1.0
+    };
+    let after_ms = (retry_after * 1000.0).ceil() as u64;
+    let info = BucketInfo {
+        limit: ratelimit::BUCKET_LIMIT,
+        remaining: 0,
+        reset_ms: snowflake::now_ms().saturating_add(after_ms),
+        reset_after_ms: after_ms,
+        bucket: ratelimit::bucket_hash(label),
+    };
+    let mut reply = routes::rate_limited(retry_after, global);
+    reply.headers.extend(ratelimit::headers(&info));
+    reply
+}
+
+/// A 200 whose body is these bytes, labelled JSON.
+fn raw_json(bytes: Vec<u8>) -> Reply {
+    Reply {
+        status: 200,
+        body: Body::Raw {
+            content_type: "application/json".into(),
+            bytes,
+        },
+        headers: Vec::new(),
+        schema: None,
+        no_rate_limit_headers: false,
+    }
+}
+
+/// An injected error status with Discord's error body (`code` 130000: overloaded).
+fn status_error(status: u16, code: Option<u32>) -> Reply {
+    // Informational and out-of-range statuses make no sense here: 500 instead.
+    let status = if (200..=599).contains(&status) {
+        status
+    } else {
+        500
+    };
+    let message = match code {
+        Some(130_000) => "API resource is currently overloaded. Try again later".to_string(),
+        _ => status_message(status),
+    };
+    Reply::error(status, code.unwrap_or(0), &message)
+}
+
+/// The HTTP response for `reply` to recorded request `seq`: rate-limit headers (unless it
+/// has them, or must not), the answer checked against the spec, its status recorded, and
+/// the body sent as `send` says.
+fn respond(
+    inner: &Inner,
+    mut reply: Reply,
+    label: &str,
+    seq: u64,
+    send: Send,
+) -> Response<EmuBody> {
     if !reply.no_rate_limit_headers && !reply.headers.iter().any(|(k, _)| k == "X-RateLimit-Limit")
     {
-        let info =
-            inner
-                .lock()
-                .limiter
-                .peek(&label, &label, snowflake::now_ms(), inner.rate_limiter);
+        let info = inner
+            .lock()
+            .limiter
+            .peek(label, label, snowflake::now_ms(), inner.rate_limiter);
         reply.headers.extend(ratelimit::headers(&info));
     }
     if !matches!(reply.body, Body::Raw { .. }) {
-        check(inner, &reply, &label);
+        check(inner, &reply, label);
     }
     inner.lock().set_status(seq, reply.status);
     let response = to_response(reply);
-    Ok(match send {
+    match send {
         Send::Whole => response,
         Send::Endless => response.map(|_| EmuBody::Trickle(Trickle::endless(endless_chunk()))),
         Send::Slow(every) => response.map(|body| match body {
             EmuBody::Whole(Some(bytes)) => EmuBody::Trickle(Trickle::slow(bytes, every)),
             other => other,
         }),
-    })
+    }
 }
 
 /// Why a request body could not be read.
@@ -399,6 +491,7 @@ fn recorded_files(form: Option<&Result<Form, String>>) -> Vec<RecordedFile> {
 }
 
 /// How a response body goes out.
+#[derive(Clone, Copy)]
 enum Send {
     Whole,
     /// Endless JSON-looking bytes instead of the body.

@@ -1,4 +1,7 @@
-//! Decoding of request paths and query strings.
+//! Decoding of request paths and query strings, and the path prefix of the control API.
+
+/// The control API prefix (`control` serves under it; attachment URLs point into it).
+pub const CONTROL_PREFIX: &str = "/_emulator";
 
 /// Percent-decodes a path segment or query value (UTF-8; invalid escapes stay as written,
 /// invalid UTF-8 becomes U+FFFD). With `plus_is_space`, `+` decodes to a space (queries).

@@ -38,6 +38,8 @@ pub const INCOMING_WEBHOOK: &str = "#/components/schemas/IncomingWebhookRequestP
 pub const ERROR: &str = "#/components/schemas/Error";
 /// A 429 body.
 pub const RATE_LIMITED: &str = "#/components/schemas/RatelimitedResponse";
+/// Longest webhook name (and `username` override of an execute).
+pub const WEBHOOK_NAME_MAX: usize = 80;
 
 /// The 200 schema of an operation: `path` as in the spec (`/channels/{channel_id}`).
 pub fn ok_schema(path: &str, method: &str) -> String {
@@ -483,14 +485,11 @@ pub fn webhook_limits(body: &Value) -> Vec<FieldError> {
     let mut out = Vec::new();
     if let Some(name) = str_at(body, "username") {
         let n = name.chars().count();
-        if n == 0 || n > crate::webhooks::NAME_MAX {
+        if n == 0 || n > WEBHOOK_NAME_MAX {
             out.push(FieldError::new(
                 &["username"],
                 "BASE_TYPE_BAD_LENGTH",
-                format!(
-                    "Must be between 1 and {} in length.",
-                    crate::webhooks::NAME_MAX
-                ),
+                format!("Must be between 1 and {WEBHOOK_NAME_MAX} in length."),
             ));
         }
     }

@@ -3,19 +3,17 @@
 //! webhook, into its channel or, with `?thread_id=`, into a thread of that channel. Messages a
 //! webhook posts carry `webhook_id`, and their author is the webhook's pseudo-user (id = the
 //! webhook's id, `bot: true`).
+//!
+//! This module is the plain data (a stored webhook, its author, its token); making one on a
+//! channel is `state::webhooks`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
 use serde_json::{json, Value};
 
-use crate::snowflake;
-use crate::state::State;
-
 /// Length of a webhook token (Discord's are 68 characters).
 pub const TOKEN_LEN: usize = 68;
-/// Longest webhook name (and `username` override).
-pub const NAME_MAX: usize = 80;
 
 /// The characters of a token: 64 of them, 6 bits each.
 const TOKEN_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -70,7 +68,7 @@ pub enum WebhookError {
     UnknownChannel,
     /// The channel is a thread; webhooks belong to text channels.
     Thread,
-    /// The name is empty or over [`NAME_MAX`] characters.
+    /// The name is empty or over `validate::WEBHOOK_NAME_MAX` (80) characters.
     BadName,
 }
 
@@ -88,7 +86,7 @@ impl std::fmt::Display for WebhookError {
 
 /// A fresh token: [`TOKEN_LEN`] characters of `[A-Za-z0-9_-]` from the process's random hash
 /// keys (unguessable enough for a test double; no secrets ride on it).
-fn new_token(id: u64) -> String {
+pub fn new_token(id: u64) -> String {
     let keys = RandomState::new();
     let mut out = String::with_capacity(TOKEN_LEN);
     let mut round = 0u64;
@@ -110,32 +108,6 @@ fn new_token(id: u64) -> String {
     out
 }
 
-impl State {
-    /// Makes a webhook on a text channel.
-    pub fn add_webhook(&mut self, channel_id: u64, name: &str) -> Result<WebhookRec, WebhookError> {
-        let c = self
-            .channels
-            .get(&channel_id)
-            .ok_or(WebhookError::UnknownChannel)?;
-        if c.thread.is_some() {
-            return Err(WebhookError::Thread);
-        }
-        let n = name.chars().count();
-        if n == 0 || n > NAME_MAX {
-            return Err(WebhookError::BadName);
-        }
-        let id = snowflake::next_id();
-        let w = WebhookRec {
-            id,
-            token: new_token(id),
-            channel_id,
-            name: name.to_string(),
-        };
-        self.webhooks.insert(id, w.clone());
-        Ok(w)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,32 +121,5 @@ mod tests {
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         assert_ne!(a, b, "fresh keys every time");
-    }
-
-    #[test]
-    fn webhooks_belong_to_text_channels() {
-        let mut s = State::new("bot", true);
-        let c = s.default_channel_id;
-        let w = s.add_webhook(c, "alerts").unwrap();
-        assert_eq!(w.channel_id, c);
-        assert_eq!(s.webhooks[&w.id].token, w.token);
-        let bot = s.bot_id;
-        let t = s.start_thread(c, None, "t", bot, 60).unwrap();
-        assert_eq!(s.add_webhook(t, "x").unwrap_err(), WebhookError::Thread);
-        assert_eq!(
-            s.add_webhook(1, "x").unwrap_err(),
-            WebhookError::UnknownChannel
-        );
-        assert_eq!(s.add_webhook(c, "").unwrap_err(), WebhookError::BadName);
-        assert_eq!(
-            s.add_webhook(c, &"n".repeat(81)).unwrap_err(),
-            WebhookError::BadName
-        );
-        let author = WebhookAuthor {
-            webhook_id: w.id,
-            username: "alerts".into(),
-        };
-        crate::validate::check_response("#/components/schemas/UserResponse", &author.user_json())
-            .unwrap();
     }
 }

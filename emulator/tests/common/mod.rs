@@ -1,15 +1,16 @@
 //! A tiny HTTP/1 client over loopback for the emulator tests (hyper's low-level client, one
-//! connection per request), and helpers to start emulators.
+//! connection per request), helpers to start emulators, and the helpers several test files
+//! share (posting a message, executing a webhook).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 
-use alerter_emulator::{Emulator, Options};
+use alerter_emulator::{Emulator, Options, Webhook};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
 /// The User-Agent Discord asks for.
@@ -237,4 +238,69 @@ pub fn form(payload: Option<&Value>, files: &[FilePart<'_>]) -> Vec<u8> {
     }
     out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     out
+}
+
+/// The messages route of a channel.
+pub fn msgs(channel: &str) -> String {
+    format!("/channels/{channel}/messages")
+}
+
+/// Posts a text message as the bot; returns its id.
+pub async fn post_text(c: &Client, channel: &str, text: &str) -> String {
+    let r = c.post(&msgs(channel), &json!({ "content": text })).await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    r.json()["id"].as_str().expect("id").to_string()
+}
+
+/// The path of a webhook URL (after `http://127.0.0.1:PORT`).
+pub fn path_of(emu: &Emulator, w: &Webhook) -> String {
+    w.url
+        .strip_prefix(&format!("http://{}", emu.addr()))
+        .expect("a URL of this emulator")
+        .to_string()
+}
+
+/// POSTs a JSON body to a webhook, as a careful client does: a User-Agent, no Authorization.
+pub async fn execute(emu: &Emulator, w: &Webhook, query: &str, body: &Value) -> Resp {
+    execute_with(emu, w, query, body, &[]).await
+}
+
+/// Like [`execute`], with extra headers.
+pub async fn execute_with(
+    emu: &Emulator,
+    w: &Webhook,
+    query: &str,
+    body: &Value,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let mut headers = vec![("user-agent", UA), ("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    send_raw(
+        emu.addr(),
+        "POST",
+        &format!("{}{query}", path_of(emu, w)),
+        &headers,
+        Some(serde_json::to_vec(body).unwrap()),
+    )
+    .await
+    .expect("an answer")
+}
+
+/// POSTs a `multipart/form-data` body (made by [`form`]) to a webhook.
+pub async fn execute_form(emu: &Emulator, w: &Webhook, query: &str, body: Vec<u8>) -> Resp {
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    send_raw(
+        emu.addr(),
+        "POST",
+        &format!("{}{query}", path_of(emu, w)),
+        &[("user-agent", UA), ("content-type", ct.as_str())],
+        Some(body),
+    )
+    .await
+    .expect("an answer")
+}
+
+/// The newest stored message of a channel.
+pub fn last(emu: &Emulator, channel: &str) -> Value {
+    emu.messages(channel).pop().expect("a message")
 }
