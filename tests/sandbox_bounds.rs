@@ -35,6 +35,8 @@ struct Spent {
 }
 
 /// Run `scenario` (a hostile command) in a child process and measure it.
+// The child is reaped by `wait4`, which std's `Child` does not know about.
+#[allow(clippy::zombie_processes)]
 fn child(scenario: &str) -> Spent {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = std::process::Command::new(exe)
@@ -68,10 +70,15 @@ fn child(scenario: &str) -> Spent {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "the child for {scenario} failed ({status}): {out}"
     );
+    // The harness prints `test NAME ... ` before the first line and its summary after.
     let out = out
         .lines()
         .skip_while(|l| !l.contains("OUTCOME "))
-        .map(|l| l.split_once("OUTCOME ").map_or(l, |(_, o)| o))
+        .take_while(|l| *l != "END")
+        .map(|l| match l.split_once("OUTCOME ") {
+            Some((_, o)) => o,
+            None => l.strip_prefix("LOG ").unwrap_or(l),
+        })
         .collect::<Vec<_>>()
         .join("\n");
     Spent {
@@ -108,8 +115,9 @@ fn run_child(scenario: &str) {
         };
         println!("OUTCOME {line}");
         for l in runtime.take_guest_log() {
-            println!("{l}");
+            println!("LOG {l}");
         }
+        println!("END");
     });
 }
 
@@ -134,22 +142,24 @@ fn hostile_loops_are_bounded_in_host_memory_and_cpu() {
     let flood = child("deny-flood 63");
     report("deny-flood 63 KiB paths", &flood);
     assert!(
+        flood.peak_rss_mib < base.peak_rss_mib + 64,
+        "denials grew the host to {} MiB",
+        flood.peak_rss_mib
+    );
+    assert!(flood.cpu < cpu_bound, "{:?} of CPU", flood.cpu);
+    assert!(
         flood
             .out
             .starts_with("sandbox it used more CPU time than the policy allows"),
-        "{flood:?}"
+        "{}",
+        flood.out.lines().next().unwrap_or_default()
     );
     let lines: Vec<&str> = flood
         .out
         .lines()
         .filter(|l| l.starts_with("egress denied: "))
         .collect();
-    assert_eq!(
-        lines.len(),
-        33,
-        "32 kept and a count: {:?}",
-        &lines[..lines.len().min(3)]
-    );
+    assert_eq!(lines.len(), 33, "32 kept and a count");
     let more: u64 = lines[32]
         .strip_prefix("egress denied: and ")
         .and_then(|l| l.strip_suffix(" more"))
@@ -157,18 +167,12 @@ fn hostile_loops_are_bounded_in_host_memory_and_cpu() {
         .unwrap_or_else(|| panic!("{}", lines[32]));
     assert!(more > 100, "the guest was denied {more} more times");
     assert!(
-        lines[0].starts_with("egress denied: GET https://x.invalid:443/aaaa")
+        lines[0].starts_with("egress denied: GET https://x.invalid/aaaa")
             && lines[0].ends_with('…')
             && lines[0].chars().count() <= 250,
         "a kept line is cut: {} chars",
         lines[0].chars().count()
     );
-    assert!(
-        flood.peak_rss_mib < base.peak_rss_mib + 64,
-        "{more} denials grew the host to {} MiB",
-        flood.peak_rss_mib
-    );
-    assert!(flood.cpu < cpu_bound, "{:?} of CPU", flood.cpu);
 
     let huge = child("random-loop 16384");
     report("random-loop 16 MiB", &huge);

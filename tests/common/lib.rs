@@ -8,8 +8,8 @@
 //! - `cli_post.rs`, `cli_errors.rs`, `hooks.rs`, `setup_flow.rs`: the CLI end to end;
 //! - `ask.rs`: approval gates through the library; `faults.rs`: rate limits, 5xx, lost
 //!   responses, bans; `sandbox.rs`: the hostile component in `sandbox-guest/` against every
-//!   limit; `component.rs`: the component's imports; `layout.rs`: the codebase's shape;
-//! - `bin/load.rs` (`./dev load`) and `bin/bench.rs` (`./dev bench`);
+//!   limit; `component.rs`: the component's imports; `layout.rs`: the library's dependencies (the shape rules are the `tests/shape` crate);
+//! - `bin/load.rs` (`./dev load`) and `bin/bench/` (`./dev bench`);
 //! - `other-hosts/`: the same component in Node and Python.
 
 pub mod spec;
