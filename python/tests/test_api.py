@@ -359,7 +359,7 @@ def test_cancelled_when_the_binary_is_terminated(emulator, monkeypatch):
     with pytest.raises(ad.CancelledError) as e:
         emulator.alerter().ask("Gate?", timeout=60, poll_interval=0.2)
     reviewer.check()
-    assert e.value.reason == "terminated" and e.value.marked
+    assert e.value.reason == "terminated" and e.value.marked and e.value.posted
     assert "cancelled" in json.dumps(emulator.messages()).lower()
 
 
@@ -424,3 +424,14 @@ def test_the_wire_error_maps_every_kind_to_its_class():
         e = from_wire({"kind": kind, "message": "m", "status": 1})
         assert type(e) is cls and e.kind == kind and e.status == 1
     assert type(from_wire({"kind": "new-kind", "message": "m"})) is ad.AlertError
+
+
+def test_a_cancel_before_anything_was_posted_says_so():
+    """`alerter call` answers a caller already gone with `question: null`: nothing posted."""
+    from alerter_discord.errors import from_wire
+
+    e = from_wire({"kind": "cancelled", "message": "the ask was cancelled before its question "
+                   "was posted (the caller went away)", "reason": "the caller went away",
+                   "marked": False, "question": None})
+    assert isinstance(e, ad.CancelledError)
+    assert not e.posted and not e.marked and e.reason == "the caller went away"

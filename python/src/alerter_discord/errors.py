@@ -162,9 +162,14 @@ class DeadlineError(AlertError):
 
 class CancelledError(AlertError):
     """An ``ask`` was stopped before it was decided (interrupted, terminated, or its caller
-    went away); ``marked`` says whether the question now shows that it was cancelled."""
+    went away); ``marked`` says whether the question now shows that it was cancelled, and
+    ``posted`` whether there was a question at all (a caller already gone gets none)."""
 
     kind = "cancelled"
+
+    @property
+    def posted(self) -> bool:
+        return self.fields.get("question") is not None
 
     @property
     def reason(self) -> str:
