@@ -139,6 +139,19 @@ async fn errors_are_typed_with_their_fields_and_exit_codes() {
     }
 }
 
+/// `alerter --component <the hostile one> call` with `egress URL` as the post's text: the
+/// component sends a GET to `url`.
+async fn hostile_egress(home: &std::path::Path, emu: &Emulator, url: &str) -> std::process::Output {
+    let request =
+        json!({"verb": "post", "config": config(emu), "message": format!("egress {url}")});
+    run_async(
+        home,
+        &["--component", env!("SANDBOX_COMPONENT"), "call"],
+        Some(&request.to_string()),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_off_the_policy_is_denied_and_logged_and_never_sent() {
     // The hostile component asks for a host the policy does not allow (another server on
@@ -147,14 +160,7 @@ async fn a_request_off_the_policy_is_denied_and_logged_and_never_sent() {
     let other = Emulator::start(Options::default()).await.unwrap();
     let home = scratch("call-egress");
     let target = format!("{}/users/@me", other.base_url());
-    let request =
-        json!({"verb": "post", "config": config(&emu), "message": format!("egress {target}")});
-    let o = run_async(
-        &home,
-        &["--component", env!("SANDBOX_COMPONENT"), "call"],
-        Some(&request.to_string()),
-    )
-    .await;
+    let o = hostile_egress(&home, &emu, &target).await;
     let all = format!("{}{}", stdout(&o), stderr(&o));
     let v: Value = serde_json::from_str(stdout(&o).trim()).expect("stdout is JSON");
     assert_eq!(v["error"]["kind"], "transport", "{all}");
@@ -165,15 +171,7 @@ async fn a_request_off_the_policy_is_denied_and_logged_and_never_sent() {
     );
     assert!(other.requests().is_empty(), "the denied request was sent");
     // The same call to the API base is let through, so the denial was the policy's.
-    let allowed = format!("{}/users/@me", emu.base_url());
-    let request =
-        json!({"verb": "post", "config": config(&emu), "message": format!("egress {allowed}")});
-    let o = run_async(
-        &home,
-        &["--component", env!("SANDBOX_COMPONENT"), "call"],
-        Some(&request.to_string()),
-    )
-    .await;
+    let o = hostile_egress(&home, &emu, &format!("{}/users/@me", emu.base_url())).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(!emu.requests().is_empty());
 }
