@@ -4,11 +4,14 @@
 //! - `imports`: the per-call store state and the `wasi:config` / `wasmcloud:secrets` imports;
 //! - `cache`: the on-disk compile cache;
 //! - `pipe`: the guest's bounded stdout / stderr, which drop output instead of failing;
+//! - `meter`: CPU metering (wasm and the host's work in host calls cost fuel, time blocked
+//!   earns it back);
+//! - `redact`: every string a guest hands back, redacted before it is returned;
 //! - `lifecycle`: an ask in steps (`open`, `wait`, `close`) and [`Runtime::ask_until`], which
 //!   drives them and marks the question when the caller cancels;
 //! - this file: [`Runtime`], the one-call exports, and the one call path every export goes
-//!   through (fresh store, fuel that waiting earns back, a wall-clock bound derived from the
-//!   guest's own).
+//!   through (fresh store, metered fuel, a wall-clock bound derived from the guest's own,
+//!   redacted results and a capped guest log).
 
 mod cache;
 mod engine_config;
